@@ -1,0 +1,1 @@
+//! Courtier, the MQTT broker.

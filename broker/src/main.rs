@@ -1,0 +1,3 @@
+//! The `courtier` binary.
+
+fn main() {}

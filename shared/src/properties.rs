@@ -1,0 +1,2 @@
+//! v5 properties on the wire: identifiers, reading with duplicate and
+//! placement checks, writing.

@@ -1,0 +1,1 @@
+//! Courtier in the browser.
