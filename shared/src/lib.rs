@@ -25,6 +25,6 @@ pub mod wire;
 
 pub use error::{DecodeError, EncodeError};
 pub use framing::Decoder;
-pub use packet::{Packet, PacketId, ProtocolVersion, QoS};
+pub use packet::{Packet, PacketId, ProtocolVersion, QoS, QosPid};
 pub use reason::ReasonCode;
 pub use topic::{TopicError, TopicFilter, TopicName};

@@ -6,7 +6,10 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::{PayloadFormat, ProtocolVersion, QoS, UserProperty};
+use crate::error::DecodeError;
+use crate::properties::{self, Property as P, WriteProps, id, opt, users};
 use crate::topic::TopicName;
+use crate::wire::{Out, Reader};
 
 /// CONNECT, as sent by a client of any protocol version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,4 +90,192 @@ pub struct WillProperties {
     pub correlation_data: Option<Bytes>,
     /// 0x26 User Property, repeatable, in order.
     pub user_properties: Vec<UserProperty>,
+}
+
+impl Connect {
+    /// Decode the body of a CONNECT; its version comes from its own header.
+    pub(crate) fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+        let name = r.string()?;
+        let level = r.u8()?;
+        let protocol = match (&*name, level) {
+            ("MQIsdp", 3) => ProtocolVersion::V3_1,
+            ("MQTT", 4) => ProtocolVersion::V3_1_1,
+            ("MQTT", 5) => ProtocolVersion::V5,
+            _ => return Err(DecodeError::UnsupportedProtocol { level }),
+        };
+        let flags = r.u8()?;
+        if flags & 0x01 != 0 {
+            return Err(DecodeError::ConnectReservedFlag);
+        }
+        let has_will = flags & 0x04 != 0;
+        let will_qos = QoS::from_bits((flags >> 3) & 0x03).ok_or(DecodeError::InvalidWillQoS)?;
+        let will_retain = flags & 0x20 != 0;
+        if !has_will && (will_qos != QoS::AtMostOnce || will_retain) {
+            return Err(DecodeError::WillFlagsWithoutWill);
+        }
+        let has_password = flags & 0x40 != 0;
+        let has_username = flags & 0x80 != 0;
+        if has_password && !has_username && !protocol.is_v5() {
+            return Err(DecodeError::PasswordWithoutUsername);
+        }
+        let keep_alive = r.u16()?;
+        let mut properties = ConnectProperties::default();
+        if protocol.is_v5() {
+            properties.read(r)?;
+        }
+        let client_id = r.string()?;
+        let will = if has_will {
+            let mut will_props = WillProperties::default();
+            if protocol.is_v5() {
+                will_props.read(r)?;
+            }
+            let topic = TopicName::new(r.string()?).map_err(DecodeError::TopicName)?;
+            Some(LastWill {
+                topic,
+                payload: r.binary()?,
+                qos: will_qos,
+                retain: will_retain,
+                properties: will_props,
+            })
+        } else {
+            None
+        };
+        let username = if has_username {
+            Some(r.string()?)
+        } else {
+            None
+        };
+        let password = if has_password {
+            Some(r.binary()?)
+        } else {
+            None
+        };
+        r.finish()?;
+        Ok(Self {
+            protocol,
+            clean_start: flags & 0x02 != 0,
+            keep_alive,
+            client_id,
+            will,
+            username,
+            password,
+            properties,
+        })
+    }
+
+    /// Write the body of this CONNECT for its own protocol version.
+    pub(crate) fn write<O: Out>(&self, o: &mut O) {
+        let v5 = self.protocol.is_v5();
+        o.string(self.protocol.protocol_name());
+        o.u8(self.protocol.level());
+        let mut flags = u8::from(self.clean_start) << 1;
+        if let Some(will) = &self.will {
+            flags |= 0x04 | (will.qos as u8) << 3 | u8::from(will.retain) << 5;
+        }
+        flags |= u8::from(self.password.is_some()) << 6 | u8::from(self.username.is_some()) << 7;
+        o.u8(flags);
+        o.u16(self.keep_alive);
+        if v5 {
+            properties::block(o, &self.properties);
+        }
+        o.string(&self.client_id);
+        if let Some(will) = &self.will {
+            if v5 {
+                properties::block(o, &will.properties);
+            }
+            o.string(will.topic.as_str());
+            o.binary(&will.payload);
+        }
+        if let Some(username) = &self.username {
+            o.string(username);
+        }
+        if let Some(password) = &self.password {
+            o.binary(password);
+        }
+    }
+}
+
+impl ConnectProperties {
+    fn read(&mut self, r: &mut Reader) -> Result<(), DecodeError> {
+        properties::read_properties(r, "CONNECT", |p| {
+            match p {
+                P::SessionExpiryInterval(v) => self.session_expiry_interval = Some(v),
+                P::ReceiveMaximum(v) => self.receive_maximum = Some(v),
+                P::MaximumPacketSize(v) => self.maximum_packet_size = Some(v),
+                P::TopicAliasMaximum(v) => self.topic_alias_maximum = Some(v),
+                P::RequestResponseInformation(v) => self.request_response_information = Some(v),
+                P::RequestProblemInformation(v) => self.request_problem_information = Some(v),
+                P::User(v) => self.user_properties.push(v),
+                P::AuthenticationMethod(v) => self.authentication_method = Some(v),
+                P::AuthenticationData(v) => self.authentication_data = Some(v),
+                _ => return false,
+            }
+            true
+        })?;
+        properties::check_auth(&self.authentication_method, &self.authentication_data)
+    }
+}
+
+impl WriteProps for ConnectProperties {
+    fn write_props<O: Out>(&self, o: &mut O) {
+        opt(
+            o,
+            id::SESSION_EXPIRY_INTERVAL,
+            &self.session_expiry_interval,
+        );
+        opt(o, id::RECEIVE_MAXIMUM, &self.receive_maximum);
+        opt(o, id::MAXIMUM_PACKET_SIZE, &self.maximum_packet_size);
+        opt(o, id::TOPIC_ALIAS_MAXIMUM, &self.topic_alias_maximum);
+        opt(
+            o,
+            id::REQUEST_RESPONSE_INFORMATION,
+            &self.request_response_information,
+        );
+        opt(
+            o,
+            id::REQUEST_PROBLEM_INFORMATION,
+            &self.request_problem_information,
+        );
+        users(o, &self.user_properties);
+        opt(o, id::AUTHENTICATION_METHOD, &self.authentication_method);
+        opt(o, id::AUTHENTICATION_DATA, &self.authentication_data);
+    }
+}
+
+impl WillProperties {
+    fn read(&mut self, r: &mut Reader) -> Result<(), DecodeError> {
+        properties::read_properties(r, "CONNECT will", |p| {
+            match p {
+                P::WillDelayInterval(v) => self.will_delay_interval = Some(v),
+                P::PayloadFormatIndicator(v) => self.payload_format_indicator = Some(v),
+                P::MessageExpiryInterval(v) => self.message_expiry_interval = Some(v),
+                P::ContentType(v) => self.content_type = Some(v),
+                P::ResponseTopic(v) => self.response_topic = Some(v),
+                P::CorrelationData(v) => self.correlation_data = Some(v),
+                P::User(v) => self.user_properties.push(v),
+                _ => return false,
+            }
+            true
+        })
+    }
+}
+
+impl WriteProps for WillProperties {
+    fn write_props<O: Out>(&self, o: &mut O) {
+        opt(o, id::WILL_DELAY_INTERVAL, &self.will_delay_interval);
+        opt(
+            o,
+            id::PAYLOAD_FORMAT_INDICATOR,
+            &self.payload_format_indicator,
+        );
+        opt(
+            o,
+            id::MESSAGE_EXPIRY_INTERVAL,
+            &self.message_expiry_interval,
+        );
+        opt(o, id::CONTENT_TYPE, &self.content_type);
+        opt(o, id::RESPONSE_TOPIC, &self.response_topic);
+        opt(o, id::CORRELATION_DATA, &self.correlation_data);
+        users(o, &self.user_properties);
+    }
 }

@@ -8,6 +8,13 @@
 
 use std::num::NonZeroU16;
 
+use bytestring::ByteString;
+
+use crate::error::DecodeError;
+use crate::properties::{self, Property, WriteProps};
+use crate::reason::ReasonCode;
+use crate::wire::{Out, Reader};
+
 mod ack;
 mod auth;
 mod connack;
@@ -136,4 +143,69 @@ pub enum Packet {
     Disconnect(Disconnect),
     /// AUTH (15), 5.0 only.
     Auth(Auth),
+}
+
+/// Read a packet identifier, which must not be zero ([MQTT-2.2.1-3]).
+pub(crate) fn packet_id(r: &mut Reader) -> Result<PacketId, DecodeError> {
+    PacketId::new(r.u16()?).ok_or(DecodeError::ZeroPacketId)
+}
+
+/// The reason code for `code` if it is one of `allowed`.
+pub(crate) fn reason_in(code: u8, allowed: &[u8]) -> Option<ReasonCode> {
+    if allowed.contains(&code) {
+        ReasonCode::from_u8(code)
+    } else {
+        None
+    }
+}
+
+/// Read the optional reason code and properties that end a v5 PUBACK,
+/// PUBREC, PUBREL, PUBCOMP, DISCONNECT or AUTH. A body that stops before
+/// the reason code means Success; one that stops before the property length
+/// means no properties (3.4.2.1, 3.14.2.1, 3.15.2.1).
+pub(crate) fn read_reason_tail(
+    r: &mut Reader,
+    packet: &'static str,
+    allowed: &[u8],
+    read_props: impl FnOnce(&mut Reader) -> Result<(), DecodeError>,
+) -> Result<ReasonCode, DecodeError> {
+    if r.is_empty() {
+        return Ok(ReasonCode::Success);
+    }
+    let code = r.u8()?;
+    let reason = reason_in(code, allowed).ok_or(DecodeError::InvalidReasonCode { packet, code })?;
+    if !r.is_empty() {
+        read_props(r)?;
+    }
+    Ok(reason)
+}
+
+/// Write the tail [`read_reason_tail`] reads, in its shortest form.
+pub(crate) fn write_reason_tail<O: Out>(o: &mut O, reason: ReasonCode, props: &impl WriteProps) {
+    let len = properties::props_len(props, o.lean());
+    if len == 0 && reason == ReasonCode::Success {
+        return;
+    }
+    o.u8(reason.as_u8());
+    if len > 0 {
+        o.varint(len as u32);
+        props.write_props(o);
+    }
+}
+
+/// Read a property block holding only Reason String and User Properties.
+pub(crate) fn read_reason_props(
+    r: &mut Reader,
+    packet: &'static str,
+) -> Result<(Option<ByteString>, Vec<UserProperty>), DecodeError> {
+    let (mut reason_string, mut users) = (None, Vec::new());
+    properties::read_properties(r, packet, |p| {
+        match p {
+            Property::ReasonString(v) => reason_string = Some(v),
+            Property::User(v) => users.push(v),
+            _ => return false,
+        }
+        true
+    })?;
+    Ok((reason_string, users))
 }

@@ -5,8 +5,11 @@ use std::num::{NonZeroU16, NonZeroU32};
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use super::{PacketId, PayloadFormat, QoS, UserProperty};
+use super::{PacketId, PayloadFormat, ProtocolVersion, QoS, UserProperty, packet_id};
+use crate::error::{DecodeError, EncodeError};
+use crate::properties::{self, Property as P, WriteProps, id, opt};
 use crate::topic::TopicName;
+use crate::wire::{Out, Reader};
 
 /// The QoS of a PUBLISH together with its packet id: QoS 0 has none, QoS 1
 /// and 2 always have one, so a mismatch cannot be represented.
@@ -86,4 +89,108 @@ pub struct PublishProperties {
     pub subscription_identifiers: Vec<NonZeroU32>,
     /// 0x03 Content Type.
     pub content_type: Option<ByteString>,
+}
+
+impl Publish {
+    /// Decode a PUBLISH from its fixed-header flags and body.
+    pub(crate) fn decode(
+        flags: u8,
+        mut r: Reader,
+        version: ProtocolVersion,
+    ) -> Result<Self, DecodeError> {
+        let dup = flags & 0x08 != 0;
+        let qos = QoS::from_bits((flags >> 1) & 0x03).ok_or(DecodeError::InvalidQoS)?;
+        if dup && qos == QoS::AtMostOnce {
+            return Err(DecodeError::DupWithQoS0);
+        }
+        let topic = r.string()?;
+        let qos_pid = match qos {
+            QoS::AtMostOnce => QosPid::AtMostOnce,
+            _ => QosPid::new(qos, packet_id(&mut r)?),
+        };
+        let mut properties = PublishProperties::default();
+        let topic = if version.is_v5() {
+            properties.read(&mut r)?;
+            if topic.is_empty() && properties.topic_alias.is_none() {
+                return Err(DecodeError::EmptyTopicWithoutAlias);
+            }
+            TopicName::new_or_empty(topic)
+        } else {
+            TopicName::new(topic)
+        }
+        .map_err(DecodeError::TopicName)?;
+        Ok(Self {
+            dup,
+            qos_pid,
+            retain: flags & 0x01 != 0,
+            topic,
+            properties,
+            payload: r.rest(),
+        })
+    }
+
+    /// The four flag bits of the fixed header.
+    pub(crate) fn flags(&self) -> u8 {
+        u8::from(self.dup) << 3 | (self.qos_pid.qos() as u8) << 1 | u8::from(self.retain)
+    }
+
+    pub(crate) fn write<O: Out>(&self, version: ProtocolVersion, o: &mut O) {
+        if self.topic.is_empty() && (!version.is_v5() || self.properties.topic_alias.is_none()) {
+            o.fail(EncodeError::Invalid(
+                "[MQTT-3.3.2-1] PUBLISH needs a topic name (or, in 5.0, a topic alias)",
+            ));
+        }
+        o.string(self.topic.as_str());
+        if let Some(id) = self.qos_pid.packet_id() {
+            o.u16(id.get());
+        }
+        if version.is_v5() {
+            properties::block(o, &self.properties);
+        }
+        o.put(&self.payload);
+    }
+}
+
+impl PublishProperties {
+    fn read(&mut self, r: &mut Reader) -> Result<(), DecodeError> {
+        properties::read_properties(r, "PUBLISH", |p| {
+            match p {
+                P::PayloadFormatIndicator(v) => self.payload_format_indicator = Some(v),
+                P::MessageExpiryInterval(v) => self.message_expiry_interval = Some(v),
+                P::TopicAlias(v) => self.topic_alias = Some(v),
+                P::ResponseTopic(v) => self.response_topic = Some(v),
+                P::CorrelationData(v) => self.correlation_data = Some(v),
+                P::User(v) => self.user_properties.push(v),
+                P::SubscriptionIdentifier(v) => self.subscription_identifiers.push(v),
+                P::ContentType(v) => self.content_type = Some(v),
+                _ => return false,
+            }
+            true
+        })
+    }
+}
+
+impl WriteProps for PublishProperties {
+    fn write_props<O: Out>(&self, o: &mut O) {
+        opt(
+            o,
+            id::PAYLOAD_FORMAT_INDICATOR,
+            &self.payload_format_indicator,
+        );
+        opt(
+            o,
+            id::MESSAGE_EXPIRY_INTERVAL,
+            &self.message_expiry_interval,
+        );
+        opt(o, id::TOPIC_ALIAS, &self.topic_alias);
+        opt(o, id::RESPONSE_TOPIC, &self.response_topic);
+        opt(o, id::CORRELATION_DATA, &self.correlation_data);
+        // Application properties: forwarded unaltered ([MQTT-3.3.2-17]),
+        // never dropped to fit a size limit.
+        properties::write_users(o, &self.user_properties);
+        for &sub in &self.subscription_identifiers {
+            properties::subscription_id(o, sub);
+        }
+        opt(o, id::CONTENT_TYPE, &self.content_type);
+    }
 }

@@ -4,9 +4,14 @@ use std::num::NonZeroU32;
 
 use bytestring::ByteString;
 
-use super::{PacketId, QoS, UserProperty};
+use super::{
+    PacketId, ProtocolVersion, QoS, UserProperty, packet_id, read_reason_props, reason_in,
+};
+use crate::error::{DecodeError, EncodeError};
+use crate::properties::{self, Property as P, ReasonProps, WriteProps};
 use crate::reason::ReasonCode;
 use crate::topic::TopicFilter;
+use crate::wire::{Out, Reader};
 
 /// v5 Retain Handling subscription option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -74,4 +79,158 @@ pub struct SubAck {
     pub reason_string: Option<ByteString>,
     /// 0x26 User Property (v5).
     pub user_properties: Vec<UserProperty>,
+}
+
+/// Reason codes a v5 SUBACK may carry (3.9.3).
+const SUBACK_CODES: &[u8] = &[
+    0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2,
+];
+
+impl SubscriptionOptions {
+    fn decode(byte: u8, version: ProtocolVersion) -> Result<Self, DecodeError> {
+        let reserved = if version.is_v5() { 0xC0 } else { 0xFC };
+        if byte & reserved != 0 {
+            return Err(DecodeError::SubscriptionOptionsReserved);
+        }
+        let qos = QoS::from_bits(byte & 0x03).ok_or(DecodeError::InvalidSubscriptionQoS)?;
+        let retain_handling = match (byte >> 4) & 0x03 {
+            0 => RetainHandling::SendAtSubscribe,
+            1 => RetainHandling::SendIfNew,
+            2 => RetainHandling::DoNotSend,
+            _ => return Err(DecodeError::InvalidRetainHandling),
+        };
+        Ok(Self {
+            qos,
+            no_local: byte & 0x04 != 0,
+            retain_as_published: byte & 0x08 != 0,
+            retain_handling,
+        })
+    }
+
+    fn encode(self, version: ProtocolVersion) -> u8 {
+        let qos = self.qos as u8;
+        if !version.is_v5() {
+            return qos;
+        }
+        qos | u8::from(self.no_local) << 2
+            | u8::from(self.retain_as_published) << 3
+            | (self.retain_handling as u8) << 4
+    }
+}
+
+impl Subscribe {
+    pub(crate) fn decode(mut r: Reader, version: ProtocolVersion) -> Result<Self, DecodeError> {
+        let packet_id = packet_id(&mut r)?;
+        let mut properties = SubscribeProperties::default();
+        if version.is_v5() {
+            properties::read_properties(&mut r, "SUBSCRIBE", |p| {
+                match p {
+                    P::SubscriptionIdentifier(v) => properties.subscription_identifier = Some(v),
+                    P::User(v) => properties.user_properties.push(v),
+                    _ => return false,
+                }
+                true
+            })?;
+        }
+        let mut subscriptions = Vec::new();
+        while !r.is_empty() {
+            let filter = TopicFilter::new(r.string()?).map_err(DecodeError::TopicFilter)?;
+            let options = SubscriptionOptions::decode(r.u8()?, version)?;
+            if options.no_local && filter.as_str().starts_with("$share/") {
+                return Err(DecodeError::NoLocalOnSharedSubscription);
+            }
+            subscriptions.push(Subscription { filter, options });
+        }
+        if subscriptions.is_empty() {
+            return Err(DecodeError::NoSubscriptions);
+        }
+        Ok(Self {
+            packet_id,
+            subscriptions,
+            properties,
+        })
+    }
+
+    pub(crate) fn write<O: Out>(&self, version: ProtocolVersion, o: &mut O) {
+        if self.subscriptions.is_empty() {
+            o.fail(EncodeError::Invalid(
+                "[MQTT-3.8.3-2] SUBSCRIBE needs a topic filter",
+            ));
+        }
+        o.u16(self.packet_id.get());
+        if version.is_v5() {
+            properties::block(o, &self.properties);
+        }
+        for s in &self.subscriptions {
+            o.string(s.filter.as_str());
+            o.u8(s.options.encode(version));
+        }
+    }
+}
+
+impl WriteProps for SubscribeProperties {
+    fn write_props<O: Out>(&self, o: &mut O) {
+        if let Some(sub) = self.subscription_identifier {
+            properties::subscription_id(o, sub);
+        }
+        properties::write_users(o, &self.user_properties);
+    }
+}
+
+impl SubAck {
+    pub(crate) fn decode(mut r: Reader, version: ProtocolVersion) -> Result<Self, DecodeError> {
+        let packet_id = packet_id(&mut r)?;
+        let (reason_string, user_properties) = if version.is_v5() {
+            read_reason_props(&mut r, "SUBACK")?
+        } else {
+            Default::default()
+        };
+        let reason_codes = r
+            .rest()
+            .iter()
+            .map(|&code| {
+                let reason = if version.is_v5() {
+                    reason_in(code, SUBACK_CODES)
+                } else {
+                    reason_in(code, &[0x00, 0x01, 0x02, 0x80])
+                };
+                reason.ok_or(DecodeError::InvalidReasonCode {
+                    packet: "SUBACK",
+                    code,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            packet_id,
+            reason_codes,
+            reason_string,
+            user_properties,
+        })
+    }
+
+    pub(crate) fn write<O: Out>(&self, version: ProtocolVersion, o: &mut O) {
+        o.u16(self.packet_id.get());
+        if version.is_v5() {
+            properties::block(o, &self.reason_props());
+            for code in &self.reason_codes {
+                o.u8(code.as_u8());
+            }
+        } else {
+            for code in &self.reason_codes {
+                o.u8(match code {
+                    ReasonCode::Success | ReasonCode::GrantedQoS1 | ReasonCode::GrantedQoS2 => {
+                        code.as_u8()
+                    }
+                    _ => 0x80,
+                });
+            }
+        }
+    }
+
+    fn reason_props(&self) -> ReasonProps<'_> {
+        ReasonProps {
+            reason_string: &self.reason_string,
+            user_properties: &self.user_properties,
+        }
+    }
 }

@@ -1,0 +1,1 @@
+//! proptest round trips (filled in below).
