@@ -1,1 +1,30 @@
 //! Courtier, the MQTT broker.
+//!
+//! # Layout
+//! - [`config`]: flags and TOML file, one set of keys, validated into [`config::Config`].
+//! - [`server`]: listeners, accept loop, connection limit, graceful shutdown.
+//! - [`connection`]: one task per client, generic over the byte stream:
+//!   read → `courtier_proto::Decoder` → protocol handling → coalesced writes.
+//! - [`session`]: per-client-id state: bounded outbound queue, inflight
+//!   window, inbound QoS 2 ids, delayed will.
+//! - [`broker`]: the shared state ([`broker::Broker`]) and the operations that
+//!   span it: publish/route, attach/detach sessions, wills, expiry timers.
+//! - [`router`]: the subscription tree. [`retained`]: the retained store.
+//! - [`message`]: the `Arc`-shared application message. [`metrics`]: counters.
+//! - [`sys`]: the `$SYS/broker/...` topics.
+//!
+//! # Invariants
+//! No lock is held across `.await`; every queue is bounded with its overflow
+//! policy written beside it; payloads are never copied on fan-out; peer input
+//! never panics.
+
+pub mod broker;
+pub mod config;
+pub mod connection;
+pub mod message;
+pub mod metrics;
+pub mod retained;
+pub mod router;
+pub mod server;
+pub mod session;
+pub mod sys;

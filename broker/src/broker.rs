@@ -1,0 +1,363 @@
+//! The shared broker state: subscription tree, retained store, session
+//! registry and metrics, and the operations that touch several of them.
+//!
+//! # Lock order
+//! `sessions` (registry) before any session's own `state` lock; the tree and
+//! retained locks are taken alone, never while another lock is held, except
+//! the registry read during fan-out. No lock is ever held across `.await`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytestring::ByteString;
+use courtier_proto::packet::{LastWill, PublishProperties};
+use courtier_proto::{QoS, TopicFilter, TopicName};
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::Config;
+use crate::message::Message;
+use crate::metrics::Metrics;
+use crate::retained::RetainedStore;
+use crate::router::{Delivery, SubscriptionTree};
+use crate::session::queue::Outgoing;
+use crate::session::{ConnHandle, PendingWill, SessionShared};
+
+/// A session key in the subscription tree: the client identifier.
+pub type ClientKey = ByteString;
+
+/// Everything the connections share.
+#[derive(Debug)]
+pub struct Broker {
+    /// The validated configuration.
+    pub config: Config,
+    /// Who is subscribed to what.
+    pub tree: RwLock<SubscriptionTree<ClientKey>>,
+    /// Retained messages by topic.
+    pub retained: RwLock<RetainedStore<Arc<Message>>>,
+    /// Sessions by client id, connected or not.
+    pub sessions: Mutex<HashMap<ClientKey, Arc<SessionShared>>>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Startup time, for `$SYS/broker/uptime`.
+    pub started: Instant,
+    next_conn_id: AtomicU64,
+}
+
+/// The result of attaching a connection to a session.
+#[derive(Debug)]
+pub struct Attached {
+    /// The session.
+    pub session: Arc<SessionShared>,
+    /// Whether it existed before (the CONNACK Session Present flag).
+    pub present: bool,
+}
+
+impl Broker {
+    /// Empty state for `config`.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            tree: RwLock::new(SubscriptionTree::default()),
+            retained: RwLock::new(RetainedStore::default()),
+            sessions: Mutex::new(HashMap::new()),
+            metrics: Metrics::default(),
+            started: Instant::now(),
+            next_conn_id: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Publish a message: update the retained store if it carries RETAIN,
+    /// then route it to every matching session. Returns how many sessions
+    /// it was queued for.
+    pub fn publish(&self, msg: Arc<Message>) -> usize {
+        if msg.retain {
+            let mut retained = self.retained.write();
+            if msg.payload.is_empty() {
+                retained.remove(&msg.topic);
+            } else {
+                retained.set(&msg.topic, Arc::clone(&msg));
+            }
+        }
+        self.route(&msg)
+    }
+
+    /// Fan a message out to its subscribers: clones the `Arc`, never the payload.
+    pub fn route(&self, msg: &Arc<Message>) -> usize {
+        let mut deliveries: Vec<Delivery<ClientKey>> = Vec::new();
+        self.tree
+            .read()
+            .matches(&msg.topic, msg.publisher.as_ref(), &mut deliveries);
+        if deliveries.is_empty() {
+            return 0;
+        }
+        let targets: Vec<(Arc<SessionShared>, Delivery<ClientKey>)> = {
+            let sessions = self.sessions.lock();
+            deliveries
+                .into_iter()
+                .filter_map(|d| sessions.get(&d.key).map(|s| (Arc::clone(s), d)))
+                .collect()
+        };
+        let n = targets.len();
+        for (session, d) in targets {
+            let item = Outgoing {
+                msg: Arc::clone(msg),
+                qos: msg.qos.min(d.qos),
+                retain: msg.retain && d.retain_as_published,
+                subscription_ids: d.subscription_identifiers.into_iter().collect(),
+            };
+            session.deliver(item, &self.metrics);
+        }
+        n
+    }
+
+    /// Retained messages matching `filter`, unexpired, for delivery on subscribe.
+    pub fn retained_matching(&self, filter: &TopicFilter, now: Instant) -> Vec<Arc<Message>> {
+        let mut out = Vec::new();
+        self.retained.read().matching(filter, &mut out);
+        out.retain(|m| !m.is_expired(now));
+        out
+    }
+
+    /// Attach connection `conn` to the session of `client_id`, taking over
+    /// any connection that holds it and creating or discarding the session
+    /// as Clean Start asks. A will still pending on a resumed session is
+    /// cancelled ([MQTT-3.1.3-9]); one on a discarded session is published.
+    pub fn attach(
+        &self,
+        client_id: &ClientKey,
+        clean_start: bool,
+        expiry_interval: u32,
+        window: usize,
+        conn: ConnHandle,
+    ) -> Attached {
+        let mut discarded = None;
+        let attached = {
+            let mut sessions = self.sessions.lock();
+            let existing = sessions.get(client_id).cloned();
+            let resumable = existing.filter(|s| {
+                if clean_start {
+                    discarded = Some(Arc::clone(s));
+                    false
+                } else {
+                    true
+                }
+            });
+            match resumable {
+                Some(session) => {
+                    let mut st = session.state.lock();
+                    if let Some(old) = st.owner.take() {
+                        old.kick.notify_one();
+                    }
+                    st.owner = Some(conn);
+                    st.generation += 1;
+                    st.pending_will = None;
+                    st.expires_at = None;
+                    st.expiry_interval = expiry_interval;
+                    st.window = window;
+                    drop(st);
+                    Attached {
+                        session,
+                        present: true,
+                    }
+                }
+                None => {
+                    let session = Arc::new(SessionShared::new(
+                        client_id.clone(),
+                        self.config.max_queued_messages,
+                        expiry_interval,
+                    ));
+                    {
+                        let mut st = session.state.lock();
+                        st.owner = Some(conn);
+                        st.window = window;
+                    }
+                    sessions.insert(client_id.clone(), Arc::clone(&session));
+                    Attached {
+                        session,
+                        present: false,
+                    }
+                }
+            }
+        };
+        if let Some(old) = discarded {
+            self.retire(&old);
+        }
+        attached
+    }
+
+    /// Detach connection `conn_id` from `session` at connection end. `will`
+    /// is the will to publish (already `None` after a normal DISCONNECT).
+    /// Schedules the delayed will and the session expiry on `timers`.
+    pub fn detach(
+        self: &Arc<Self>,
+        session: &Arc<SessionShared>,
+        conn_id: u64,
+        will: Option<LastWill>,
+    ) {
+        let now = Instant::now();
+        let (owned, expiry, generation) = {
+            let mut st = session.state.lock();
+            let owned = st.owner.as_ref().is_some_and(|o| o.id == conn_id);
+            if owned {
+                st.owner = None;
+                st.generation += 1;
+            }
+            (owned, st.expiry_interval, st.generation)
+        };
+        if !owned {
+            // Taken over: the session lives on with the new connection, and
+            // a will goes out unless delayed ([MQTT-3.1.4-3], 3.1.3.2.2).
+            if let Some(will) = will
+                && will.properties.will_delay_interval.unwrap_or(0) == 0
+            {
+                self.publish_will(&session.client_id, will, now);
+            }
+            return;
+        }
+        if expiry == 0 {
+            if let Some(will) = will {
+                self.publish_will(&session.client_id, will, now);
+            }
+            self.end_session(session);
+            return;
+        }
+        let mut wake_at = None;
+        if let Some(will) = will {
+            let delay = will.properties.will_delay_interval.unwrap_or(0);
+            if delay == 0 {
+                self.publish_will(&session.client_id, will, now);
+            } else {
+                let at = now + Duration::from_secs(u64::from(delay.min(expiry)));
+                session.state.lock().pending_will = Some(PendingWill { will, at });
+                wake_at = Some(at);
+            }
+        }
+        if expiry != u32::MAX {
+            let end = now + Duration::from_secs(u64::from(expiry));
+            session.state.lock().expires_at = Some(end);
+            self.schedule(session, generation, end);
+        }
+        if let Some(at) = wake_at {
+            self.schedule(session, generation, at);
+        }
+    }
+
+    /// Wake at `at` to publish a due will or end an expired session, unless
+    /// the session was re-attached in between (its generation moved on).
+    fn schedule(self: &Arc<Self>, session: &Arc<SessionShared>, generation: u64, at: Instant) {
+        let broker = Arc::clone(self);
+        let session = Arc::clone(session);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at.into()).await;
+            broker.on_timer(&session, generation, Instant::now());
+        });
+    }
+
+    /// Timer body, a plain function of `now`.
+    fn on_timer(&self, session: &Arc<SessionShared>, generation: u64, now: Instant) {
+        let (due_will, expired) = {
+            let mut st = session.state.lock();
+            if st.generation != generation || st.ended {
+                return;
+            }
+            let due = st.pending_will.as_ref().is_some_and(|w| w.at <= now);
+            let will = if due { st.pending_will.take() } else { None };
+            let expired = st.owner.is_none() && st.expires_at.is_some_and(|at| at <= now);
+            (will, expired)
+        };
+        if let Some(w) = due_will {
+            self.publish_will(&session.client_id, w.will, now);
+        }
+        if expired {
+            self.end_session(session);
+        }
+    }
+
+    /// Remove an offline or discarded session: its subscriptions leave the
+    /// tree and a pending will goes out now (session end comes first).
+    pub fn end_session(&self, session: &Arc<SessionShared>) {
+        {
+            let mut sessions = self.sessions.lock();
+            if sessions
+                .get(&session.client_id)
+                .is_some_and(|s| Arc::ptr_eq(s, session))
+            {
+                sessions.remove(&session.client_id);
+            }
+        }
+        self.retire(session);
+    }
+
+    /// Mark a session ended, unsubscribe it everywhere, publish its pending will.
+    fn retire(&self, session: &Arc<SessionShared>) {
+        let (filters, will, owner) = {
+            let mut st = session.state.lock();
+            st.ended = true;
+            let filters: Vec<TopicFilter> = st.subscriptions.drain().map(|(f, _)| f).collect();
+            (filters, st.pending_will.take(), st.owner.take())
+        };
+        if let Some(owner) = owner {
+            owner.kick.notify_one();
+        }
+        if !filters.is_empty() {
+            let mut tree = self.tree.write();
+            for f in &filters {
+                tree.unsubscribe(&session.client_id, f);
+            }
+        }
+        if let Some(w) = will {
+            self.publish_will(&session.client_id, w.will, Instant::now());
+        }
+    }
+
+    /// Publish a will message as if the client had sent it.
+    pub fn publish_will(&self, client_id: &ClientKey, will: LastWill, now: Instant) {
+        let p = will.properties;
+        let expires_at = p
+            .message_expiry_interval
+            .map(|s| now + Duration::from_secs(u64::from(s)));
+        let msg = Message {
+            topic: will.topic,
+            payload: will.payload,
+            qos: will.qos,
+            retain: will.retain,
+            properties: PublishProperties {
+                payload_format_indicator: p.payload_format_indicator,
+                message_expiry_interval: None,
+                topic_alias: None,
+                response_topic: p.response_topic,
+                correlation_data: p.correlation_data,
+                user_properties: p.user_properties,
+                subscription_identifiers: Vec::new(),
+                content_type: p.content_type,
+            },
+            expires_at,
+            publisher: Some(client_id.clone()),
+        };
+        tracing::debug!(client = %client_id, topic = %msg.topic, "publishing will");
+        self.publish(Arc::new(msg));
+    }
+
+    /// A broker-made message (`$SYS`), retained, QoS 0.
+    pub fn publish_sys(&self, topic: &str, value: String) {
+        let Ok(topic) = TopicName::new(topic.to_owned()) else {
+            return;
+        };
+        self.publish(Arc::new(Message {
+            topic,
+            payload: value.into(),
+            qos: QoS::AtMostOnce,
+            retain: true,
+            properties: PublishProperties::default(),
+            expires_at: None,
+            publisher: None,
+        }));
+    }
+}

@@ -1,0 +1,349 @@
+//! Configuration: one set of keys, readable from a TOML file and from flags.
+//!
+//! Every key of the file is also a flag (`max_keepalive` ↔ `--max-keepalive`).
+//! [`Options`] is both the clap parser and the serde model of the file, so the
+//! two can never drift apart; [`Options::resolve`] merges them (flags win) and
+//! applies defaults, producing the validated [`Config`] the server runs with.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Why the configuration cannot be used. Each message is one line naming the
+/// source, the key and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read configuration file: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown or mistyped key.
+    #[error("{path}:{line}: {message} (fix the key or value; `courtier --help` lists every key)")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem, 0 if unknown.
+        line: usize,
+        /// The parser's description, on one line.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{source_name}: `{key}` {problem}")]
+    Invalid {
+        /// The file path, or "command line".
+        source_name: String,
+        /// The key.
+        key: &'static str,
+        /// What is wrong and how to fix it.
+        problem: &'static str,
+    },
+}
+
+/// Command-line flags, which are also the keys of the configuration file.
+#[derive(Debug, Default, Clone, Parser, Deserialize)]
+#[command(
+    name = "courtier",
+    version,
+    about = "Courtier, an MQTT 3.1/3.1.1/5.0 broker"
+)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Read settings from this TOML file; flags override its keys.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// MQTT over TCP listen address; repeat for several (default 127.0.0.1:1883).
+    #[arg(long, value_name = "ADDR")]
+    #[serde(default)]
+    pub tcp: Vec<SocketAddr>,
+    /// HTTP listen address for the web UI and MQTT over WebSocket; repeatable.
+    #[arg(long, value_name = "ADDR")]
+    #[serde(default)]
+    pub http: Vec<SocketAddr>,
+    /// Directory of the web app served on the HTTP listener.
+    #[arg(long, value_name = "DIR")]
+    pub web_root: Option<PathBuf>,
+    /// Directory of the persistent store (default ./data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Largest keep alive (seconds) a client may use; answered as Server Keep Alive (default 65535).
+    #[arg(long, value_name = "SECONDS")]
+    pub max_keepalive: Option<u16>,
+    /// How many unacknowledged QoS 1/2 PUBLISH a client may send us (default 100).
+    #[arg(long, value_name = "N")]
+    pub receive_maximum: Option<u16>,
+    /// Largest packet, in bytes, that we accept (default 1 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_packet_size: Option<u32>,
+    /// Messages queued per session beyond the inflight window (default 1000).
+    #[arg(long, value_name = "N")]
+    pub max_queued_messages: Option<usize>,
+    /// Outbound QoS 1/2 messages in flight per client, also capped by its Receive Maximum (default 100).
+    #[arg(long, value_name = "N")]
+    pub max_inflight: Option<u16>,
+    /// Seconds a new connection has to send CONNECT (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<u64>,
+    /// Seconds between `$SYS/broker/...` updates; 0 turns them off (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    pub sys_interval: Option<u64>,
+    /// Maximum simultaneous client connections (default 100000).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Topic aliases a v5 client may use towards us (default 10).
+    #[arg(long, value_name = "N")]
+    pub topic_alias_maximum: Option<u16>,
+    /// Largest session expiry interval granted, seconds (default: unlimited).
+    #[arg(long, value_name = "SECONDS")]
+    pub max_session_expiry: Option<u32>,
+}
+
+/// The validated settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// TCP listen addresses.
+    pub tcp: Vec<SocketAddr>,
+    /// HTTP listen addresses (not served by this build; logged).
+    pub http: Vec<SocketAddr>,
+    /// Web app directory.
+    pub web_root: Option<PathBuf>,
+    /// Store directory (durability is a later issue; recorded only).
+    pub data_dir: PathBuf,
+    /// Keep alive cap in seconds.
+    pub max_keepalive: u16,
+    /// Our Receive Maximum.
+    pub receive_maximum: u16,
+    /// Our Maximum Packet Size.
+    pub max_packet_size: u32,
+    /// Per-session queue bound.
+    pub max_queued_messages: usize,
+    /// Per-client outbound inflight cap.
+    pub max_inflight: u16,
+    /// Time allowed before CONNECT.
+    pub connect_timeout: Duration,
+    /// `$SYS` interval; `None` = off.
+    pub sys_interval: Option<Duration>,
+    /// Connection limit.
+    pub max_connections: usize,
+    /// Topic Alias Maximum we grant clients.
+    pub topic_alias_maximum: u16,
+    /// Session expiry cap, seconds.
+    pub max_session_expiry: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            tcp: vec![SocketAddr::from(([127, 0, 0, 1], 1883))],
+            http: Vec::new(),
+            web_root: None,
+            data_dir: PathBuf::from("data"),
+            max_keepalive: u16::MAX,
+            receive_maximum: 100,
+            max_packet_size: 1024 * 1024,
+            max_queued_messages: 1000,
+            max_inflight: 100,
+            connect_timeout: Duration::from_secs(10),
+            sys_interval: Some(Duration::from_secs(10)),
+            max_connections: 100_000,
+            topic_alias_maximum: 10,
+            max_session_expiry: u32::MAX,
+        }
+    }
+}
+
+impl Options {
+    /// Read the file named by `--config` (if any), merge it under the flags
+    /// and validate the result.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        let file = match &self.config {
+            Some(path) => Some((path.clone(), load_file(path)?)),
+            None => None,
+        };
+        let (source_name, file) = match file {
+            Some((path, opts)) => (path.display().to_string(), opts),
+            None => ("command line".to_owned(), Options::default()),
+        };
+        let merged = self.over(file);
+        merged.build(&source_name)
+    }
+
+    /// `self` (flags) wins over `file`, key by key.
+    fn over(self, file: Options) -> Options {
+        fn pick<T>(flag: Vec<T>, file: Vec<T>) -> Vec<T> {
+            if flag.is_empty() { file } else { flag }
+        }
+        Options {
+            config: self.config,
+            tcp: pick(self.tcp, file.tcp),
+            http: pick(self.http, file.http),
+            web_root: self.web_root.or(file.web_root),
+            data_dir: self.data_dir.or(file.data_dir),
+            max_keepalive: self.max_keepalive.or(file.max_keepalive),
+            receive_maximum: self.receive_maximum.or(file.receive_maximum),
+            max_packet_size: self.max_packet_size.or(file.max_packet_size),
+            max_queued_messages: self.max_queued_messages.or(file.max_queued_messages),
+            max_inflight: self.max_inflight.or(file.max_inflight),
+            connect_timeout: self.connect_timeout.or(file.connect_timeout),
+            sys_interval: self.sys_interval.or(file.sys_interval),
+            max_connections: self.max_connections.or(file.max_connections),
+            topic_alias_maximum: self.topic_alias_maximum.or(file.topic_alias_maximum),
+            max_session_expiry: self.max_session_expiry.or(file.max_session_expiry),
+        }
+    }
+
+    fn build(self, source_name: &str) -> Result<Config, ConfigError> {
+        let d = Config::default();
+        let invalid = |key, problem| ConfigError::Invalid {
+            source_name: source_name.to_owned(),
+            key,
+            problem,
+        };
+        let receive_maximum = self.receive_maximum.unwrap_or(d.receive_maximum);
+        if receive_maximum == 0 {
+            return Err(invalid(
+                "receive_maximum",
+                "must be 1 to 65535 (0 is a protocol error)",
+            ));
+        }
+        let max_inflight = self.max_inflight.unwrap_or(d.max_inflight);
+        if max_inflight == 0 {
+            return Err(invalid("max_inflight", "must be 1 to 65535"));
+        }
+        let max_packet_size = self.max_packet_size.unwrap_or(d.max_packet_size);
+        if max_packet_size < 64 {
+            return Err(invalid("max_packet_size", "must be at least 64 bytes"));
+        }
+        let max_keepalive = self.max_keepalive.unwrap_or(d.max_keepalive);
+        if max_keepalive == 0 {
+            return Err(invalid("max_keepalive", "must be 1 to 65535 seconds"));
+        }
+        let max_connections = self.max_connections.unwrap_or(d.max_connections);
+        if max_connections == 0 || max_connections > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        let max_queued_messages = self.max_queued_messages.unwrap_or(d.max_queued_messages);
+        if max_queued_messages == 0 {
+            return Err(invalid("max_queued_messages", "must be at least 1"));
+        }
+        let connect_timeout = self
+            .connect_timeout
+            .map_or(d.connect_timeout, Duration::from_secs);
+        if connect_timeout.is_zero() {
+            return Err(invalid("connect_timeout", "must be at least 1 second"));
+        }
+        Ok(Config {
+            tcp: if self.tcp.is_empty() { d.tcp } else { self.tcp },
+            http: self.http,
+            web_root: self.web_root,
+            data_dir: self.data_dir.unwrap_or(d.data_dir),
+            max_keepalive,
+            receive_maximum,
+            max_packet_size,
+            max_queued_messages,
+            max_inflight,
+            connect_timeout,
+            sys_interval: match self.sys_interval {
+                Some(0) => None,
+                Some(s) => Some(Duration::from_secs(s)),
+                None => d.sys_interval,
+            },
+            max_connections,
+            topic_alias_maximum: self.topic_alias_maximum.unwrap_or(d.topic_alias_maximum),
+            max_session_expiry: self.max_session_expiry.unwrap_or(d.max_session_expiry),
+        })
+    }
+}
+
+fn load_file(path: &Path) -> Result<Options, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e: toml::de::Error| {
+        let message = e.message().replace('\n', " ");
+        // For an unknown key the span covers the whole table: find the key's own line.
+        let unknown_key_line = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+            .and_then(|key| text.lines().position(|l| l.trim_start().starts_with(key)));
+        let line = match unknown_key_line {
+            Some(index) => index + 1,
+            None => e
+                .span()
+                .map_or(0, |span| text[..span.start].matches('\n').count() + 1),
+        };
+        ConfigError::Parse {
+            path: path.to_owned(),
+            line,
+            message,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Options {
+        Options::parse_from(std::iter::once("courtier").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_apply_without_flags() {
+        let c = parse(&[]).resolve().expect("defaults are valid");
+        assert_eq!(c.tcp, vec![SocketAddr::from(([127, 0, 0, 1], 1883))]);
+        assert_eq!(c.receive_maximum, 100);
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let dir = std::env::temp_dir().join(format!("courtier-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "receive_maximum = 5\nmax_keepalive = 30\ntcp = [\"127.0.0.1:1\"]\n",
+        )
+        .expect("write");
+        let c = parse(&[
+            "--config",
+            file.to_str().expect("utf8"),
+            "--receive-maximum",
+            "7",
+        ])
+        .resolve()
+        .expect("valid");
+        assert_eq!(c.receive_maximum, 7);
+        assert_eq!(c.max_keepalive, 30);
+        assert_eq!(c.tcp, vec![SocketAddr::from(([127, 0, 0, 1], 1))]);
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let dir = std::env::temp_dir().join(format!("courtier-cfg2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("bad.toml");
+        std::fs::write(&file, "receive_maximum = 5\nrecieve_maximum = 3\n").expect("write");
+        let err = parse(&["--config", file.to_str().expect("utf8")])
+            .resolve()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("bad.toml:2"), "{text}");
+        assert!(text.contains("recieve_maximum"), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+    }
+
+    #[test]
+    fn zero_receive_maximum_is_refused() {
+        let err = parse(&["--receive-maximum", "0"]).resolve().unwrap_err();
+        assert!(err.to_string().contains("receive_maximum"));
+    }
+}

@@ -1,0 +1,196 @@
+//! CONNECT → CONNACK: version, client identifier, keep alive, session
+//! expiry and the CONNACK properties that tell the client our limits.
+
+use std::net::SocketAddr;
+use std::num::{NonZeroU16, NonZeroU32};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use bytestring::ByteString;
+use courtier_proto::packet::{ConnAck, ConnAckProperties, Connect};
+use courtier_proto::{DecodeError, Packet, ProtocolVersion, ReasonCode};
+use tokio::sync::Notify;
+
+use super::protocol::{Connection, Limits};
+use crate::broker::Broker;
+use crate::session::ConnHandle;
+
+/// Answer a CONNECT that failed to decode: an unsupported protocol level gets
+/// CONNACK 0x84 (v5) / return code 1 ([MQTT-3.1.2-2]); a v5 CONNECT that is
+/// malformed gets CONNACK with the error's code; anything else is just closed.
+pub(super) fn refuse_undecodable(
+    e: &DecodeError,
+    version: Option<ProtocolVersion>,
+    out: &mut BytesMut,
+) {
+    let reason = e.reason_code();
+    let version = match version {
+        Some(v) => v,
+        // The level is unknown: answer in the 3.1.1 format every client parses.
+        None if reason == ReasonCode::UnsupportedProtocolVersion => ProtocolVersion::V3_1_1,
+        None => return,
+    };
+    if !version.is_v5() && reason != ReasonCode::UnsupportedProtocolVersion {
+        return;
+    }
+    let _ = connack(false, reason, ConnAckProperties::default()).encode(version, out);
+}
+
+fn connack(session_present: bool, reason: ReasonCode, properties: ConnAckProperties) -> Packet {
+    Packet::ConnAck(ConnAck {
+        session_present,
+        reason,
+        properties,
+    })
+}
+
+/// Validate CONNECT, attach the session and write CONNACK to `out`. `None`
+/// when the connection is refused (the refusing CONNACK is in `out`).
+pub(super) fn accept(
+    broker: &Arc<Broker>,
+    connect: Connect,
+    peer: SocketAddr,
+    now: Instant,
+    out: &mut BytesMut,
+) -> Option<Connection> {
+    let version = connect.protocol;
+    let cfg = &broker.config;
+    let refuse = |reason: ReasonCode, out: &mut BytesMut| {
+        tracing::info!(%peer, client = %connect.client_id, %reason, "connection refused");
+        let _ = connack(false, reason, ConnAckProperties::default()).encode(version, out);
+    };
+
+    // No extended authentication method is supported (4.12).
+    if connect.properties.authentication_method.is_some() {
+        refuse(ReasonCode::BadAuthenticationMethod, out);
+        return None;
+    }
+
+    // Client identifier rules (3.1.3.1). 3.1 allowed 1 to 23 characters; we
+    // accept longer ones from 3.1 clients too, as 3.1.1 and 5.0 do.
+    let mut assigned = None;
+    let client_id = if connect.client_id.is_empty() {
+        let may_assign = match version {
+            ProtocolVersion::V5 => true,
+            ProtocolVersion::V3_1_1 => connect.clean_start, // [MQTT-3.1.3-7], [MQTT-3.1.3-8]
+            ProtocolVersion::V3_1 => false,
+        };
+        if !may_assign {
+            refuse(ReasonCode::ClientIdentifierNotValid, out);
+            return None;
+        }
+        let id = assign_client_id();
+        assigned = Some(id.clone());
+        id
+    } else {
+        connect.client_id.clone()
+    };
+
+    // Keep alive: v5 clients are told a lower value through Server Keep
+    // Alive; 3.x has no way to say so, so their own value is honoured.
+    let mut server_keep_alive = None;
+    let keep_alive = if version.is_v5()
+        && (connect.keep_alive > cfg.max_keepalive
+            || (connect.keep_alive == 0 && cfg.max_keepalive < u16::MAX))
+    {
+        server_keep_alive = Some(cfg.max_keepalive);
+        cfg.max_keepalive
+    } else {
+        connect.keep_alive
+    };
+
+    // Session expiry: 3.x clean session 0 means "ends with the connection",
+    // 1 means "never expires".
+    let requested_expiry = if version.is_v5() {
+        connect.properties.session_expiry_interval.unwrap_or(0)
+    } else if connect.clean_start {
+        0
+    } else {
+        u32::MAX
+    };
+    let expiry = requested_expiry.min(cfg.max_session_expiry);
+
+    let client_receive_max = connect
+        .properties
+        .receive_maximum
+        .map_or(u16::MAX, NonZeroU16::get);
+    let window = usize::from(client_receive_max.min(cfg.max_inflight));
+    let kick = Arc::new(Notify::new());
+    let conn_id = broker.next_conn_id();
+    let attached = broker.attach(
+        &client_id,
+        connect.clean_start,
+        expiry,
+        window,
+        ConnHandle {
+            id: conn_id,
+            kick: Arc::clone(&kick),
+        },
+    );
+
+    let properties = if version.is_v5() {
+        ConnAckProperties {
+            session_expiry_interval: (expiry != requested_expiry).then_some(expiry),
+            receive_maximum: NonZeroU16::new(cfg.receive_maximum),
+            maximum_qos: None, // absent = QoS 2 supported
+            retain_available: Some(true),
+            maximum_packet_size: NonZeroU32::new(cfg.max_packet_size),
+            assigned_client_identifier: assigned,
+            topic_alias_maximum: Some(cfg.topic_alias_maximum),
+            wildcard_subscription_available: Some(true),
+            subscription_identifiers_available: Some(true),
+            shared_subscription_available: Some(true),
+            server_keep_alive,
+            ..ConnAckProperties::default()
+        }
+    } else {
+        ConnAckProperties::default()
+    };
+    let present = attached.present && !connect.clean_start;
+    let _ = connack(present, ReasonCode::Success, properties).encode(version, out);
+    tracing::debug!(%peer, client = %client_id, ?version, present, "client connected");
+
+    let limits = Limits {
+        keep_alive: (keep_alive > 0).then(|| Duration::from_secs(u64::from(keep_alive))),
+        client_max_packet: connect
+            .properties
+            .maximum_packet_size
+            .map_or(u32::MAX, NonZeroU32::get),
+        client_alias_max: if version.is_v5() {
+            connect.properties.topic_alias_maximum.unwrap_or(0)
+        } else {
+            0
+        },
+        problem_info: connect
+            .properties
+            .request_problem_information
+            .unwrap_or(true),
+        zero_expiry_at_connect: requested_expiry == 0,
+    };
+    let mut conn = Connection::new(
+        Arc::clone(broker),
+        attached.session,
+        conn_id,
+        kick,
+        client_id,
+        version,
+        connect.will,
+        limits,
+    );
+    if present {
+        conn.resend_inflight(now, out);
+    }
+    Some(conn)
+}
+
+/// A unique client identifier for clients that sent none.
+fn assign_client_id() -> ByteString {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    ByteString::from(format!("courtier-{:08x}{n:x}", nanos))
+}

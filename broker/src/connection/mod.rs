@@ -1,0 +1,324 @@
+//! One task per client connection: read → decode → protocol → coalesced write.
+//!
+//! The task is generic over the byte stream ([`run`] takes any
+//! `AsyncRead + AsyncWrite`), so TCP today and TLS or WebSocket later feed
+//! the same code. Protocol decisions live in [`protocol`] and [`connect`] as
+//! plain methods that only append to the write buffer; this file owns the
+//! I/O, the timers and the shutdown signals.
+
+mod connect;
+mod protocol;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use courtier_proto::packet::{Disconnect, DisconnectProperties};
+use courtier_proto::{DecodeError, Decoder, Packet, ReasonCode};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+pub use self::protocol::Connection;
+use crate::broker::Broker;
+use crate::metrics::Metrics;
+
+/// A read buffer never keeps more than this much spare capacity while idle.
+const IDLE_BUFFER_LIMIT: usize = 64 * 1024;
+/// How much to grow the read buffer by when it runs out of room.
+const READ_CHUNK: usize = 1024;
+
+/// Why a connection is being closed by the server for a protocol violation.
+/// Each names the statement broken and maps to a v5 reason code.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolViolation {
+    /// The peer's bytes do not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A second CONNECT on one connection.
+    #[error("[MQTT-3.1.0-2] a second CONNECT packet is a protocol error")]
+    SecondConnect,
+    /// A packet only a server sends.
+    #[error("[MQTT-4.8.0-1] a client sent a packet only the server may send")]
+    ServerPacket,
+    /// AUTH without an authentication method in CONNECT.
+    #[error("[MQTT-4.12.0-1] AUTH received but no authentication method was agreed")]
+    UnexpectedAuth,
+    /// More unacknowledged QoS 1/2 PUBLISH than our Receive Maximum.
+    #[error("[MQTT-3.3.4-9] receive maximum exceeded")]
+    ReceiveMaximumExceeded,
+    /// Topic Alias 0 or above our Topic Alias Maximum.
+    #[error("[MQTT-3.3.2-9] topic alias out of range")]
+    TopicAliasInvalid,
+    /// An empty topic with an alias never set.
+    #[error("[MQTT-3.3.4-?] topic alias used before it was set")]
+    TopicAliasUnknown,
+    /// No Local on a shared subscription.
+    #[error("[MQTT-3.8.3-4] No Local must not be set on a shared subscription")]
+    SharedNoLocal,
+    /// DISCONNECT setting a session expiry when CONNECT had zero.
+    #[error("[MQTT-3.14.2-2] session expiry cannot be set on DISCONNECT when CONNECT had zero")]
+    SessionExpiryAfterZero,
+}
+
+impl ProtocolViolation {
+    /// The reason code for the DISCONNECT we send.
+    pub fn reason_code(&self) -> ReasonCode {
+        match self {
+            Self::Decode(e) => e.reason_code(),
+            Self::ReceiveMaximumExceeded => ReasonCode::ReceiveMaximumExceeded,
+            Self::TopicAliasInvalid => ReasonCode::TopicAliasInvalid,
+            _ => ReasonCode::ProtocolError,
+        }
+    }
+}
+
+/// Why the connection loop stopped.
+#[derive(Debug)]
+pub enum End {
+    /// The client sent DISCONNECT; `will` says whether to publish the will.
+    ClientDisconnect {
+        /// True for any reason but 0x00 Normal disconnection.
+        will: bool,
+    },
+    /// The client broke the protocol.
+    Violation(ProtocolViolation),
+    /// Nothing received for 1.5 × keep alive.
+    KeepAliveTimeout,
+    /// Another connection took the client id.
+    TakenOver,
+    /// The broker is shutting down.
+    Shutdown,
+    /// The peer closed the stream or it failed.
+    Closed,
+}
+
+impl End {
+    /// The v5 DISCONNECT reason we send for this end, if any.
+    fn disconnect_reason(&self) -> Option<ReasonCode> {
+        match self {
+            Self::Violation(v) => Some(v.reason_code()),
+            Self::KeepAliveTimeout => Some(ReasonCode::KeepAliveTimeout),
+            Self::TakenOver => Some(ReasonCode::SessionTakenOver),
+            Self::Shutdown => Some(ReasonCode::ServerShuttingDown),
+            Self::ClientDisconnect { .. } | Self::Closed => None,
+        }
+    }
+
+    /// Whether the will is published ([MQTT-3.1.2-8]; not after DISCONNECT 0x00).
+    /// At shutdown it is not: the broker is going away with its subscribers.
+    fn publishes_will(&self) -> bool {
+        match self {
+            Self::ClientDisconnect { will } => *will,
+            Self::Shutdown => false,
+            _ => true,
+        }
+    }
+}
+
+/// Serve one client on `stream` until it ends or `shutdown` turns true.
+pub async fn run<S>(
+    broker: Arc<Broker>,
+    stream: S,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut rbuf = BytesMut::new();
+    let mut decoder = Decoder::new(broker.config.max_packet_size);
+    let deadline = tokio::time::Instant::now() + broker.config.connect_timeout;
+
+    // Phase 1: the CONNECT packet, within connect_timeout.
+    let first = tokio::select! {
+        r = tokio::time::timeout_at(deadline, read_packet(&mut reader, &mut rbuf, &mut decoder, &broker.metrics)) => r,
+        _ = shutdown.changed() => return,
+    };
+    let connect = match first {
+        Err(_elapsed) => {
+            tracing::debug!(%peer, "no CONNECT within the connect timeout; closing");
+            return;
+        }
+        Ok(Ok(Some(Packet::Connect(c)))) => c,
+        Ok(Ok(Some(other))) => {
+            tracing::debug!(%peer, ?other, "[MQTT-3.1.0-1] first packet is not CONNECT; closing");
+            return;
+        }
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
+            let mut out = BytesMut::new();
+            connect::refuse_undecodable(&e, decoder.version(), &mut out);
+            tracing::debug!(%peer, error = %e, "bad CONNECT; closing");
+            let _ = write_out(&mut writer, &mut out, &broker.metrics).await;
+            let _ = writer.shutdown().await;
+            return;
+        }
+    };
+
+    // Phase 2: CONNACK, or a refusal.
+    let mut wbuf = BytesMut::new();
+    let conn = connect::accept(&broker, *connect, peer, Instant::now(), &mut wbuf);
+    let Some(mut conn) = conn else {
+        let _ = write_out(&mut writer, &mut wbuf, &broker.metrics).await;
+        let _ = writer.shutdown().await;
+        return;
+    };
+    Metrics::add(&broker.metrics.clients_connected, 1);
+
+    // Phase 3: the session.
+    let end = serve(
+        &mut conn,
+        &mut reader,
+        &mut writer,
+        &mut rbuf,
+        &mut decoder,
+        &mut wbuf,
+        &mut shutdown,
+    )
+    .await;
+    tracing::debug!(%peer, client = %conn.client_id(), ?end, "connection ended");
+    if let Some(reason) = end.disconnect_reason()
+        && conn.version().is_v5()
+    {
+        conn.write_disconnect(reason, &end, &mut wbuf);
+    }
+    if !wbuf.is_empty() {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            write_out(&mut writer, &mut wbuf, &broker.metrics),
+        )
+        .await;
+    }
+    let _ = writer.shutdown().await;
+    broker
+        .metrics
+        .clients_connected
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    conn.finish(end.publishes_will());
+}
+
+/// The main loop after CONNACK.
+async fn serve<R, W>(
+    conn: &mut Connection,
+    reader: &mut R,
+    writer: &mut W,
+    rbuf: &mut BytesMut,
+    decoder: &mut Decoder,
+    wbuf: &mut BytesMut,
+    shutdown: &mut watch::Receiver<bool>,
+) -> End
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let broker = Arc::clone(conn.broker());
+    let session = Arc::clone(conn.session());
+    let kick = Arc::clone(conn.kick());
+    let keep_alive = conn.keep_alive();
+    let mut last_packet = tokio::time::Instant::now();
+    loop {
+        if !conn.flush_queue(Instant::now(), wbuf) {
+            return End::TakenOver;
+        }
+        if !wbuf.is_empty() && write_out(writer, wbuf, &broker.metrics).await.is_err() {
+            return End::Closed;
+        }
+        reserve_read_space(rbuf);
+        let keepalive_at = keep_alive.map(|k| last_packet + k.mul_f32(1.5));
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => return End::Shutdown,
+            () = kick.notified() => return End::TakenOver,
+            r = reader.read_buf(rbuf) => {
+                match r {
+                    Ok(0) | Err(_) => return End::Closed,
+                    Ok(n) => Metrics::add(&broker.metrics.bytes_received, n as u64),
+                }
+                loop {
+                    match decoder.decode(rbuf) {
+                        Ok(Some(packet)) => {
+                            last_packet = tokio::time::Instant::now();
+                            if let Some(end) = conn.handle(packet, Instant::now(), wbuf) {
+                                return end;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => return End::Violation(ProtocolViolation::Decode(e)),
+                    }
+                }
+                shrink_if_idle(rbuf);
+            }
+            () = session.wake.notified() => {}
+            () = sleep_until_opt(keepalive_at) => return End::KeepAliveTimeout,
+        }
+    }
+}
+
+/// Read until one packet decodes; `Ok(None)` on a clean close.
+async fn read_packet<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    rbuf: &mut BytesMut,
+    decoder: &mut Decoder,
+    metrics: &Metrics,
+) -> Result<Option<Packet>, DecodeError> {
+    loop {
+        if let Some(p) = decoder.decode(rbuf)? {
+            return Ok(Some(p));
+        }
+        reserve_read_space(rbuf);
+        match reader.read_buf(rbuf).await {
+            Ok(0) | Err(_) => return Ok(None),
+            Ok(n) => Metrics::add(&metrics.bytes_received, n as u64),
+        }
+    }
+}
+
+/// Keep a little spare room for the next read; the buffer starts empty and
+/// only grows while data is arriving.
+fn reserve_read_space(rbuf: &mut BytesMut) {
+    if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+        rbuf.reserve(READ_CHUNK.max(rbuf.len()));
+    }
+}
+
+/// Give back a large read buffer once it has been fully consumed.
+fn shrink_if_idle(rbuf: &mut BytesMut) {
+    if rbuf.is_empty() && rbuf.capacity() > IDLE_BUFFER_LIMIT {
+        *rbuf = BytesMut::new();
+    }
+}
+
+/// One `write_all` for everything encoded since the last write.
+async fn write_out<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    wbuf: &mut BytesMut,
+    metrics: &Metrics,
+) -> std::io::Result<()> {
+    writer.write_all(wbuf).await?;
+    writer.flush().await?;
+    Metrics::add(&metrics.bytes_sent, wbuf.len() as u64);
+    wbuf.clear();
+    if wbuf.capacity() > IDLE_BUFFER_LIMIT {
+        *wbuf = BytesMut::new();
+    }
+    Ok(())
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A v5 DISCONNECT with `reason` and, if allowed, a reason string.
+fn disconnect_packet(reason: ReasonCode, reason_string: Option<String>) -> Packet {
+    Packet::Disconnect(Disconnect {
+        reason,
+        properties: DisconnectProperties {
+            reason_string: reason_string.map(Into::into),
+            ..DisconnectProperties::default()
+        },
+    })
+}

@@ -1,0 +1,501 @@
+//! Protocol handling for an attached connection: every packet after CONNECT.
+//!
+//! [`Connection::handle`] takes a decoded packet and `now`, changes broker
+//! and session state, and appends its answers to the write buffer. It does
+//! no I/O and never awaits, so no lock can be held across an `.await` here.
+
+use std::collections::HashMap;
+use std::num::NonZeroU16;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use bytestring::ByteString;
+use courtier_proto::packet::{
+    Ack, AckKind, LastWill, Publish, QosPid, RetainHandling, SubAck, Subscribe, UnsubAck,
+    Unsubscribe,
+};
+use courtier_proto::{Packet, PacketId, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName};
+use tokio::sync::Notify;
+
+use super::{End, ProtocolViolation, disconnect_packet};
+use crate::broker::Broker;
+use crate::message::Message;
+use crate::metrics::{DropReason, Metrics};
+use crate::router::SubscriptionEntry;
+use crate::session::SessionShared;
+use crate::session::inflight::InflightState;
+use crate::session::queue::Outgoing;
+
+/// Per-connection limits negotiated in CONNECT.
+#[derive(Debug, Clone)]
+pub(super) struct Limits {
+    /// Keep alive in force (after the Server Keep Alive cap); `None` = off.
+    pub(super) keep_alive: Option<Duration>,
+    /// The client's Maximum Packet Size.
+    pub(super) client_max_packet: u32,
+    /// Topic aliases the client accepts from us.
+    pub(super) client_alias_max: u16,
+    /// Request Problem Information: may we send reason strings?
+    pub(super) problem_info: bool,
+    /// CONNECT had Session Expiry 0 (DISCONNECT may then not raise it).
+    pub(super) zero_expiry_at_connect: bool,
+}
+
+/// An attached client connection's protocol state.
+#[derive(Debug)]
+pub struct Connection {
+    broker: Arc<Broker>,
+    session: Arc<SessionShared>,
+    conn_id: u64,
+    kick: Arc<Notify>,
+    client_id: ByteString,
+    version: ProtocolVersion,
+    will: Option<LastWill>,
+    limits: Limits,
+    /// Topic aliases the client set, by alias - 1 (grown on demand up to our maximum).
+    inbound_aliases: Vec<Option<TopicName>>,
+    /// Topic aliases we set towards the client.
+    outbound_aliases: HashMap<TopicName, NonZeroU16>,
+    /// Scratch space reused by [`Connection::flush_queue`].
+    sendable: Vec<(Option<PacketId>, Outgoing)>,
+}
+
+impl Connection {
+    #[allow(clippy::too_many_arguments)] // one call site, in connect.rs; a builder would add nothing
+    pub(super) fn new(
+        broker: Arc<Broker>,
+        session: Arc<SessionShared>,
+        conn_id: u64,
+        kick: Arc<Notify>,
+        client_id: ByteString,
+        version: ProtocolVersion,
+        will: Option<LastWill>,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            broker,
+            session,
+            conn_id,
+            kick,
+            client_id,
+            version,
+            will,
+            limits,
+            inbound_aliases: Vec::new(),
+            outbound_aliases: HashMap::new(),
+            sendable: Vec::new(),
+        }
+    }
+
+    /// The broker.
+    pub(super) fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
+    /// The attached session.
+    pub(super) fn session(&self) -> &Arc<SessionShared> {
+        &self.session
+    }
+
+    /// The takeover signal.
+    pub(super) fn kick(&self) -> &Arc<Notify> {
+        &self.kick
+    }
+
+    /// The keep alive in force.
+    pub(super) fn keep_alive(&self) -> Option<Duration> {
+        self.limits.keep_alive
+    }
+
+    /// The client identifier.
+    pub(super) fn client_id(&self) -> &ByteString {
+        &self.client_id
+    }
+
+    /// The protocol version.
+    pub(super) fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    fn write(&self, packet: &Packet, out: &mut BytesMut) {
+        let start = out.len();
+        if packet
+            .encode_within(self.version, self.limits.client_max_packet, out)
+            .is_err()
+        {
+            out.truncate(start);
+        }
+    }
+
+    /// Handle one packet; `Some(end)` closes the connection.
+    pub(super) fn handle(
+        &mut self,
+        packet: Packet,
+        now: Instant,
+        out: &mut BytesMut,
+    ) -> Option<End> {
+        let result = match packet {
+            Packet::Publish(p) => self.on_publish(p, now, out),
+            Packet::Ack(a) => {
+                self.on_ack(&a, out);
+                Ok(())
+            }
+            Packet::Subscribe(s) => self.on_subscribe(s, now, out),
+            Packet::Unsubscribe(u) => {
+                self.on_unsubscribe(u, out);
+                Ok(())
+            }
+            Packet::PingReq => {
+                self.write(&Packet::PingResp, out);
+                Ok(())
+            }
+            Packet::Disconnect(d) => {
+                if let Some(expiry) = d.properties.session_expiry_interval {
+                    if self.limits.zero_expiry_at_connect && expiry != 0 {
+                        return Some(End::Violation(ProtocolViolation::SessionExpiryAfterZero));
+                    }
+                    self.session.state.lock().expiry_interval =
+                        expiry.min(self.broker.config.max_session_expiry);
+                }
+                return Some(End::ClientDisconnect {
+                    will: d.reason != ReasonCode::Success,
+                });
+            }
+            Packet::Connect(_) => Err(ProtocolViolation::SecondConnect),
+            Packet::Auth(_) => Err(ProtocolViolation::UnexpectedAuth),
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
+                Err(ProtocolViolation::ServerPacket)
+            }
+        };
+        result.err().map(End::Violation)
+    }
+
+    fn on_publish(
+        &mut self,
+        mut p: Publish,
+        now: Instant,
+        out: &mut BytesMut,
+    ) -> Result<(), ProtocolViolation> {
+        Metrics::add(&self.broker.metrics.messages_received, 1);
+        if let Some(alias) = p.properties.topic_alias.take() {
+            let max = self.broker.config.topic_alias_maximum;
+            if !self.version.is_v5() || alias.get() > max {
+                return Err(ProtocolViolation::TopicAliasInvalid);
+            }
+            let slot = usize::from(alias.get() - 1);
+            if p.topic.is_empty() {
+                p.topic = self
+                    .inbound_aliases
+                    .get(slot)
+                    .cloned()
+                    .flatten()
+                    .ok_or(ProtocolViolation::TopicAliasUnknown)?;
+            } else {
+                if self.inbound_aliases.len() <= slot {
+                    self.inbound_aliases.resize(slot + 1, None);
+                }
+                self.inbound_aliases[slot] = Some(p.topic.clone());
+            }
+        } else if p.topic.is_empty() {
+            return Err(ProtocolViolation::TopicAliasUnknown);
+        }
+
+        if let Some(id) = p.qos_pid.packet_id() {
+            let mut st = self.session.state.lock();
+            if p.qos_pid.qos() == QoS::ExactlyOnce && st.inbound_qos2.contains(&id) {
+                // A re-sent QoS 2 PUBLISH: acknowledge, do not route again.
+                drop(st);
+                self.write(&ack(AckKind::PubRec, id, ReasonCode::Success), out);
+                return Ok(());
+            }
+            // QoS 1 is acknowledged at once, so only QoS 2 ids awaiting PUBREL
+            // are unacknowledged when this one arrives.
+            if st.inbound_qos2.len() >= usize::from(self.broker.config.receive_maximum) {
+                return Err(ProtocolViolation::ReceiveMaximumExceeded);
+            }
+            if p.qos_pid.qos() == QoS::ExactlyOnce {
+                st.inbound_qos2.insert(id);
+            }
+        }
+
+        let mut properties = p.properties;
+        let expires_at = properties
+            .message_expiry_interval
+            .take()
+            .map(|s| now + Duration::from_secs(u64::from(s)));
+        properties.subscription_identifiers.clear();
+        let qos_pid = p.qos_pid;
+        let msg = Arc::new(Message {
+            topic: p.topic,
+            payload: p.payload,
+            qos: qos_pid.qos(),
+            retain: p.retain,
+            properties,
+            expires_at,
+            publisher: Some(self.client_id.clone()),
+        });
+        let routed = self.broker.publish(msg);
+        let reason = if routed == 0 && self.version.is_v5() {
+            ReasonCode::NoMatchingSubscribers
+        } else {
+            ReasonCode::Success
+        };
+        match qos_pid {
+            QosPid::AtMostOnce => {}
+            QosPid::AtLeastOnce(id) => self.write(&ack(AckKind::PubAck, id, reason), out),
+            QosPid::ExactlyOnce(id) => self.write(&ack(AckKind::PubRec, id, reason), out),
+        }
+        Ok(())
+    }
+
+    fn on_ack(&mut self, a: &Ack, out: &mut BytesMut) {
+        let id = a.packet_id;
+        match a.kind {
+            AckKind::PubAck => {
+                self.session.state.lock().inflight.puback(id);
+            }
+            AckKind::PubRec => {
+                let release = self
+                    .session
+                    .state
+                    .lock()
+                    .inflight
+                    .pubrec(id, !a.reason.is_success());
+                if release {
+                    self.write(&ack(AckKind::PubRel, id, ReasonCode::Success), out);
+                } else if a.reason.is_success() && self.version.is_v5() {
+                    self.write(
+                        &ack(AckKind::PubRel, id, ReasonCode::PacketIdentifierNotFound),
+                        out,
+                    );
+                }
+            }
+            AckKind::PubRel => {
+                let known = self.session.state.lock().inbound_qos2.remove(&id);
+                let reason = if known || !self.version.is_v5() {
+                    ReasonCode::Success
+                } else {
+                    ReasonCode::PacketIdentifierNotFound
+                };
+                self.write(&ack(AckKind::PubComp, id, reason), out);
+            }
+            AckKind::PubComp => {
+                self.session.state.lock().inflight.pubcomp(id);
+            }
+        }
+    }
+
+    fn on_subscribe(
+        &mut self,
+        s: Subscribe,
+        now: Instant,
+        out: &mut BytesMut,
+    ) -> Result<(), ProtocolViolation> {
+        let identifier = s.properties.subscription_identifier;
+        let mut codes = Vec::with_capacity(s.subscriptions.len());
+        let mut retained = Vec::new();
+        for sub in s.subscriptions {
+            let shared = is_shared(&sub.filter);
+            if shared && sub.options.no_local {
+                return Err(ProtocolViolation::SharedNoLocal);
+            }
+            let entry = SubscriptionEntry {
+                options: sub.options,
+                identifier,
+            };
+            let existed =
+                self.broker
+                    .tree
+                    .write()
+                    .subscribe(self.client_id.clone(), &sub.filter, entry);
+            self.session
+                .state
+                .lock()
+                .subscriptions
+                .insert(sub.filter.clone(), entry);
+            let granted = sub.options.qos;
+            codes.push(match granted {
+                QoS::AtMostOnce => ReasonCode::Success,
+                QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
+                QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
+            });
+            // Shared subscriptions get no retained messages ([MQTT-3.8.4-?], 4.8.2).
+            let send_retained = !shared
+                && match sub.options.retain_handling {
+                    RetainHandling::SendAtSubscribe => true,
+                    RetainHandling::SendIfNew => !existed,
+                    RetainHandling::DoNotSend => false,
+                };
+            if send_retained {
+                for msg in self.broker.retained_matching(&sub.filter, now) {
+                    retained.push(Outgoing {
+                        qos: msg.qos.min(granted),
+                        msg,
+                        // Retained on subscribe always carries RETAIN ([MQTT-3.3.1-8]).
+                        retain: true,
+                        subscription_ids: identifier.into_iter().collect(),
+                    });
+                }
+            }
+        }
+        let suback = SubAck {
+            packet_id: s.packet_id,
+            reason_codes: codes,
+            reason_string: None,
+            user_properties: Vec::new(),
+        };
+        self.write(&Packet::SubAck(suback), out);
+        for item in retained {
+            self.session.deliver(item, &self.broker.metrics);
+        }
+        Ok(())
+    }
+
+    fn on_unsubscribe(&mut self, u: Unsubscribe, out: &mut BytesMut) {
+        let mut codes = Vec::with_capacity(u.filters.len());
+        for filter in &u.filters {
+            let removed = self
+                .broker
+                .tree
+                .write()
+                .unsubscribe(&self.client_id, filter);
+            self.session.state.lock().subscriptions.remove(filter);
+            codes.push(if removed {
+                ReasonCode::Success
+            } else {
+                ReasonCode::NoSubscriptionExisted
+            });
+        }
+        let unsuback = UnsubAck {
+            packet_id: u.packet_id,
+            reason_codes: if self.version.is_v5() {
+                codes
+            } else {
+                Vec::new()
+            },
+            reason_string: None,
+            user_properties: Vec::new(),
+        };
+        self.write(&Packet::UnsubAck(unsuback), out);
+    }
+
+    /// Encode every queued message the outbound window allows. Returns false
+    /// if this connection no longer owns its session (taken over).
+    pub(super) fn flush_queue(&mut self, now: Instant, out: &mut BytesMut) -> bool {
+        let mut batch = std::mem::take(&mut self.sendable);
+        let owned = self
+            .session
+            .take_sendable(self.conn_id, now, &self.broker.metrics, &mut batch);
+        for (id, item) in batch.drain(..) {
+            self.write_publish(id, &item, false, now, out);
+        }
+        self.sendable = batch;
+        owned
+    }
+
+    /// Re-send unacknowledged deliveries after a session resumes: PUBLISH
+    /// with DUP, or PUBREL where PUBREC was already received (4.4).
+    pub(super) fn resend_inflight(&mut self, now: Instant, out: &mut BytesMut) {
+        let pending = self.session.state.lock().inflight.in_send_order();
+        for (id, state) in pending {
+            match state {
+                InflightState::AwaitAck(item) => {
+                    self.write_publish(Some(id), &item, true, now, out)
+                }
+                InflightState::AwaitComp => {
+                    self.write(&ack(AckKind::PubRel, id, ReasonCode::Success), out)
+                }
+            }
+        }
+    }
+
+    fn write_publish(
+        &mut self,
+        id: Option<PacketId>,
+        item: &Outgoing,
+        dup: bool,
+        now: Instant,
+        out: &mut BytesMut,
+    ) {
+        let msg = &item.msg;
+        let mut properties = msg.properties.clone();
+        properties.message_expiry_interval = msg.remaining_expiry(now);
+        properties
+            .subscription_identifiers
+            .clone_from(&item.subscription_ids);
+        let mut topic = msg.topic.clone();
+        let mut new_alias = None;
+        if self.limits.client_alias_max > 0 && !dup {
+            if let Some(alias) = self.outbound_aliases.get(&msg.topic) {
+                properties.topic_alias = Some(*alias);
+                topic = TopicName::alias_only();
+            } else if let Ok(n) = u16::try_from(self.outbound_aliases.len() + 1)
+                && n <= self.limits.client_alias_max
+                && let Some(alias) = NonZeroU16::new(n)
+            {
+                properties.topic_alias = Some(alias);
+                new_alias = Some(alias);
+            }
+        }
+        let qos_pid = match id {
+            Some(id) => QosPid::new(item.qos, id),
+            None => QosPid::AtMostOnce,
+        };
+        let publish = Packet::Publish(Publish {
+            dup: dup && id.is_some(),
+            qos_pid,
+            retain: item.retain,
+            topic,
+            properties,
+            payload: msg.payload.clone(),
+        });
+        let start = out.len();
+        match publish.encode_within(self.version, self.limits.client_max_packet, out) {
+            Ok(()) => {
+                Metrics::add(&self.broker.metrics.messages_sent, 1);
+                if let Some(alias) = new_alias {
+                    self.outbound_aliases.insert(msg.topic.clone(), alias);
+                }
+            }
+            Err(_) => {
+                // Too large for the client: dropped, as [MQTT-3.1.2-25] requires.
+                out.truncate(start);
+                self.broker.metrics.dropped(DropReason::TooLarge);
+                if let Some(id) = id {
+                    self.session.state.lock().inflight.cancel(id);
+                }
+            }
+        }
+    }
+
+    /// The DISCONNECT we send at the end, with a reason string if allowed.
+    pub(super) fn write_disconnect(&self, reason: ReasonCode, end: &End, out: &mut BytesMut) {
+        let text = match end {
+            End::Violation(v) if self.limits.problem_info => Some(v.to_string()),
+            _ => None,
+        };
+        self.write(&disconnect_packet(reason, text), out);
+    }
+
+    /// Detach from the session; publish or schedule the will if `with_will`.
+    pub(super) fn finish(mut self, with_will: bool) {
+        let will = if with_will { self.will.take() } else { None };
+        self.broker.detach(&self.session, self.conn_id, will);
+    }
+}
+
+fn ack(kind: AckKind, packet_id: PacketId, reason: ReasonCode) -> Packet {
+    Packet::Ack(Ack {
+        kind,
+        packet_id,
+        reason,
+        reason_string: None,
+        user_properties: Vec::new(),
+    })
+}
+
+/// Whether a filter is a `$share/{group}/{filter}` shared subscription.
+fn is_shared(filter: &TopicFilter) -> bool {
+    filter.as_str().starts_with("$share/")
+}

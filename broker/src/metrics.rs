@@ -1,0 +1,68 @@
+//! Broker-wide counters, as relaxed atomics: cheap to bump on the hot path,
+//! read by the `$SYS` publisher (and later `/metrics`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why a message meant for a subscriber was not delivered. Every drop is
+/// counted under one of these, never silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// The session queue was full ([`crate::session::queue`] overflow policy).
+    QueueFull,
+    /// A QoS 0 message for an offline session: not queued, by design.
+    OfflineQos0,
+    /// Larger than the subscriber's Maximum Packet Size ([MQTT-3.1.2-25]).
+    TooLarge,
+    /// Its Message Expiry Interval ran out before delivery.
+    Expired,
+}
+
+/// Counters since startup.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Clients currently connected (CONNACK sent, not yet closed).
+    pub clients_connected: AtomicU64,
+    /// Network connections accepted.
+    pub connections_total: AtomicU64,
+    /// Connections refused because `max_connections` was reached.
+    pub connections_refused: AtomicU64,
+    /// PUBLISH packets received from clients.
+    pub messages_received: AtomicU64,
+    /// PUBLISH packets sent to clients.
+    pub messages_sent: AtomicU64,
+    /// Bytes read from clients.
+    pub bytes_received: AtomicU64,
+    /// Bytes written to clients.
+    pub bytes_sent: AtomicU64,
+    /// Drops: session queue full.
+    pub dropped_queue_full: AtomicU64,
+    /// Drops: QoS 0 for an offline session.
+    pub dropped_offline_qos0: AtomicU64,
+    /// Drops: too large for the subscriber.
+    pub dropped_too_large: AtomicU64,
+    /// Drops: expired before delivery.
+    pub dropped_expired: AtomicU64,
+}
+
+impl Metrics {
+    /// Add `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Read a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    /// Count one dropped message.
+    pub fn dropped(&self, reason: DropReason) {
+        let counter = match reason {
+            DropReason::QueueFull => &self.dropped_queue_full,
+            DropReason::OfflineQos0 => &self.dropped_offline_qos0,
+            DropReason::TooLarge => &self.dropped_too_large,
+            DropReason::Expired => &self.dropped_expired,
+        };
+        Self::add(counter, 1);
+    }
+}

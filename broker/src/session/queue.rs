@@ -1,0 +1,147 @@
+//! The bounded outbound queue of one session, with its overflow policy.
+//!
+//! # Overflow policy
+//! The queue holds at most `limit` messages (`max_queued_messages`). When a
+//! message arrives at a full queue:
+//! 1. the oldest queued QoS 0 message is dropped to make room (QoS 0 promises
+//!    nothing, and the newest data is usually the most useful);
+//! 2. if none is queued, the new message is refused (dropped) instead; we do
+//!    not evict acknowledged-by-broker QoS 1/2 messages that are older.
+//!
+//! Every drop is reported to the caller, which counts it in
+//! [`crate::metrics::Metrics`] as [`crate::metrics::DropReason::QueueFull`].
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use courtier_proto::QoS;
+
+use crate::message::Message;
+
+/// A message on its way to one subscriber, with the per-subscription choices
+/// already made.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The shared message.
+    pub msg: Arc<Message>,
+    /// Delivery QoS: min(published, granted).
+    pub qos: QoS,
+    /// RETAIN flag to send (retained-on-subscribe, or Retain As Published).
+    pub retain: bool,
+    /// v5 Subscription Identifiers of the matching subscriptions.
+    pub subscription_ids: Vec<NonZeroU32>,
+}
+
+/// What happened to a pushed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// Queued without loss.
+    Queued,
+    /// Queued, and the oldest QoS 0 message was dropped for it.
+    QueuedDroppedOldest,
+    /// Not queued: the queue is full of QoS 1/2 messages.
+    Refused,
+}
+
+/// A FIFO of [`Outgoing`] messages bounded by `limit`.
+#[derive(Debug)]
+pub struct OutboundQueue {
+    items: VecDeque<Outgoing>,
+    limit: usize,
+}
+
+impl OutboundQueue {
+    /// An empty queue holding at most `limit` messages. Allocation grows on
+    /// demand, so idle sessions cost nothing.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            items: VecDeque::new(),
+            limit,
+        }
+    }
+
+    /// Add a message, applying the overflow policy above.
+    pub fn push(&mut self, item: Outgoing) -> PushOutcome {
+        if self.items.len() < self.limit {
+            self.items.push_back(item);
+            return PushOutcome::Queued;
+        }
+        if let Some(pos) = self.items.iter().position(|o| o.qos == QoS::AtMostOnce) {
+            self.items.remove(pos);
+            self.items.push_back(item);
+            return PushOutcome::QueuedDroppedOldest;
+        }
+        PushOutcome::Refused
+    }
+
+    /// The next message to send.
+    pub fn front(&self) -> Option<&Outgoing> {
+        self.items.front()
+    }
+
+    /// Take the next message.
+    pub fn pop(&mut self) -> Option<Outgoing> {
+        let item = self.items.pop_front();
+        if self.items.is_empty() && self.items.capacity() > 64 {
+            // A burst is over: give the memory back (idle footprint).
+            self.items = VecDeque::new();
+        }
+        item
+    }
+
+    /// Number of queued messages.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use courtier_proto::TopicName;
+    use courtier_proto::packet::PublishProperties;
+
+    use super::*;
+
+    fn item(qos: QoS, payload: &'static str) -> Outgoing {
+        Outgoing {
+            msg: Arc::new(Message {
+                topic: TopicName::new("t").expect("valid"),
+                payload: Bytes::from_static(payload.as_bytes()),
+                qos,
+                retain: false,
+                properties: PublishProperties::default(),
+                expires_at: None,
+                publisher: None,
+            }),
+            qos,
+            retain: false,
+            subscription_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn full_queue_drops_oldest_qos0_then_refuses() {
+        let mut q = OutboundQueue::new(2);
+        assert_eq!(q.push(item(QoS::AtMostOnce, "a")), PushOutcome::Queued);
+        assert_eq!(q.push(item(QoS::AtLeastOnce, "b")), PushOutcome::Queued);
+        assert_eq!(
+            q.push(item(QoS::AtLeastOnce, "c")),
+            PushOutcome::QueuedDroppedOldest
+        );
+        assert_eq!(q.push(item(QoS::ExactlyOnce, "d")), PushOutcome::Refused);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop())
+            .map(|o| o.msg.payload.clone())
+            .collect();
+        assert_eq!(
+            order,
+            vec![Bytes::from_static(b"b"), Bytes::from_static(b"c")]
+        );
+    }
+}
