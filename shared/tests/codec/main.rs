@@ -1,6 +1,7 @@
 //! Codec tests: byte-literal vectors for every packet and version, negative
 //! vectors for every validation rule, and proptest round trips.
 
+mod encode;
 mod negative;
 mod roundtrip;
 mod vectors;
