@@ -1,2 +1,82 @@
-//! Developer commands.
-fn main() {}
+//! `cargo xtask`: the developer commands that cargo alone cannot express.
+//!
+//! # Layout
+//! - `setup`: installs the toolchain pieces idempotently (each checked by version first).
+//! - `test`: everything CI runs, in order, with a timing summary.
+//! - `run`: builds the web app and the broker, then becomes the broker.
+//! - `dist`: the release web build into `dist/`, with its size.
+//! - `shell`: running commands, finding programs, timing steps.
+//!
+//! Every failure ends in one line saying what could not be done and why.
+
+mod dist;
+mod run;
+mod setup;
+mod shell;
+mod test;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+const HELP: &str = "\
+cargo xtask <command> [args]
+
+  setup   install what is missing, checking each tool's version first (seconds when present):
+          rustup target wasm32-unknown-unknown, rustfmt and clippy, trunk 0.21.14,
+          wasm-bindgen-cli at the version in Cargo.lock, wasm-opt (npm binaryen@132.0.0),
+          Debian mosquitto, mosquitto-clients, chromium, chromium-driver, Python paho-mqtt 2.x,
+          npm mqtt (mqtt.js) in tests/node/, then `cargo fetch --locked`
+  test    setup, then fmt check, clippy (host and wasm32), the wasm32 codec build, the release web
+          build, host tests (unit, integration, end-to-end) and the browser tests in headless
+          Chromium; stops at the first failure and prints timings per step
+  run     setup (build tools only), build the web app and the broker in release, then run
+          `courtier --tcp 127.0.0.1:1883 --http 127.0.0.1:8080 --web-root dist`;
+          arguments after `--` are passed on to courtier
+  dist    build the web app into dist/ (release, wasm-opt -Oz) and print the wasm size
+  bench   `cargo bench --workspace` (criterion benches); the broker load generator does not
+          exist yet
+  fmt     `cargo fmt --all`
+  lint    the host and wasm32 clippy runs of `test`, with -D warnings
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` keeps the context chain on one line: "what: why".
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<()> {
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let passthrough = match rest.split_first() {
+        Some((dashes, tail)) if dashes == "--" => tail,
+        Some(_) if command == "run" => {
+            bail!("`cargo xtask run` takes courtier's arguments after `--`")
+        }
+        Some((extra, _)) => bail!("`cargo xtask {command}` takes no argument `{extra}`"),
+        None => &[],
+    };
+    match command {
+        "setup" => setup::ensure(setup::Purpose::Test),
+        "test" => test::all(),
+        "run" => run::broker(passthrough),
+        "dist" => setup::ensure(setup::Purpose::Build).and_then(|()| dist::web().map(drop)),
+        "bench" => run::bench(),
+        "fmt" => shell::cargo(&["fmt", "--all"]).status(),
+        "lint" => test::lint(),
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`; `cargo xtask help` lists them"),
+    }
+}

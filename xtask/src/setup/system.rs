@@ -1,0 +1,171 @@
+//! Tools from the system registries: Debian packages, npm (wasm-opt and mqtt.js) and PyPI
+//! (paho-mqtt). Each is probed first; `apt-get update` runs only when a package is missing.
+
+use std::fs;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result, bail};
+
+use super::Found;
+use crate::shell::{Cmd, is_root, root};
+
+/// The broker we compare against and its clients, and the browser for the end-to-end and wasm
+/// tests (chromium-driver must match chromium's major version; Debian ships them together).
+const DEBIAN_PACKAGES: [&str; 4] = [
+    "mosquitto",
+    "mosquitto-clients",
+    "chromium",
+    "chromium-driver",
+];
+
+/// paho-mqtt 2 changed the callback API; the tests are written for it.
+const PAHO_MQTT: &str = "paho-mqtt==2.1.0";
+
+/// Installs the Debian packages the tests drive, then checks chromium and chromedriver agree.
+pub(super) fn debian_packages() -> Result<Found> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .into_iter()
+        .filter(|package| !debian_installed(package))
+        .collect();
+    if !missing.is_empty() {
+        apt(&["update", "-qq"])?;
+        let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+        install.extend(&missing);
+        apt(&install)
+            .with_context(|| format!("apt-get could not install {}", missing.join(" ")))?;
+    }
+    let browser = major_version("chromium")?;
+    let driver = major_version("chromedriver")?;
+    if browser != driver {
+        bail!(
+            "chromium {browser} and chromedriver {driver} differ: upgrade both (apt-get install chromium chromium-driver)"
+        );
+    }
+    let summary = format!("{} (chromium {browser})", DEBIAN_PACKAGES.join(", "));
+    Ok(if missing.is_empty() {
+        Found::Present(summary)
+    } else {
+        Found::Installed(summary)
+    })
+}
+
+/// `wasm-opt` from npm `binaryen`, at the version trunk is pinned to (`version_132` ↔ 132.0.0).
+pub(super) fn wasm_opt(pin: &str) -> Result<Found> {
+    let number = pin.strip_prefix("version_").with_context(|| {
+        format!("Trunk.toml's wasm_opt = \"{pin}\" is not of the form version_N")
+    })?;
+    if let Some(found) = Cmd::new("wasm-opt").args(["--version"]).probe()
+        && found
+            .split_whitespace()
+            .any(|word| word.trim_matches(['(', ')']) == number || word.contains(pin))
+    {
+        return Ok(Found::Present(format!("wasm-opt {pin}")));
+    }
+    // Debian's binaryen 108 cannot parse current rustc output and owns /usr/bin/wasm-opt, where
+    // npm's global install puts its own.
+    if debian_installed("binaryen") {
+        apt(&["remove", "-y", "-qq", "binaryen"]).context("could not remove Debian's binaryen")?;
+    }
+    Cmd::new("npm")
+        .args([
+            "install",
+            "--global",
+            "--no-fund",
+            "--no-audit",
+            &format!("binaryen@{number}.0.0"),
+        ])
+        .status()
+        .with_context(|| format!("npm could not install binaryen@{number}.0.0 (wasm-opt)"))?;
+    Ok(Found::Installed(format!("wasm-opt {pin}")))
+}
+
+/// Python `paho-mqtt` 2.x for the interoperability tests.
+pub(super) fn paho_mqtt() -> Result<Found> {
+    let probe = || {
+        Cmd::new("python3")
+            .args(["-c", "import paho.mqtt; print(paho.mqtt.__version__)"])
+            .probe()
+    };
+    if let Some(version) = probe()
+        && version.starts_with("2.")
+    {
+        return Ok(Found::Present(format!("paho-mqtt {version}")));
+    }
+    let pip = || Cmd::new("python3").args(["-m", "pip", "install", "--quiet", PAHO_MQTT]);
+    // A distribution Python (PEP 668) refuses plain `pip install`; a venv or pyenv does not.
+    if pip().status().is_err() {
+        pip()
+            .args(["--user", "--break-system-packages"])
+            .status()
+            .with_context(|| format!("pip could not install {PAHO_MQTT}"))?;
+    }
+    match probe() {
+        Some(version) => Ok(Found::Installed(format!("paho-mqtt {version}"))),
+        None => bail!("installed {PAHO_MQTT} but python3 cannot import paho.mqtt"),
+    }
+}
+
+/// mqtt.js, installed locally into tests/node/ from its committed lock file. `npm ci` runs when
+/// node_modules is missing or older than the lock (npm leaves a copy of the lock inside it).
+pub(super) fn node_mqtt() -> Result<Found> {
+    let dir = root().join("tests").join("node");
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules").join(".package-lock.json");
+    let modified =
+        |path: &std::path::Path| fs::metadata(path).and_then(|meta| meta.modified()).ok();
+    let lock_time = modified(&lock).with_context(|| format!("{} is missing", lock.display()))?;
+    let version = || {
+        Cmd::new("node")
+            .args(["-p", "require('mqtt/package.json').version"])
+            .dir(&dir)
+            .probe()
+            .map(|version| format!("mqtt {version}"))
+    };
+    if modified(&installed).unwrap_or(SystemTime::UNIX_EPOCH) >= lock_time
+        && let Some(version) = version()
+    {
+        return Ok(Found::Present(version));
+    }
+    Cmd::new("npm")
+        .args(["ci", "--no-fund", "--no-audit"])
+        .dir(&dir)
+        .status()
+        .context("npm ci could not install tests/node (mqtt.js)")?;
+    Ok(Found::Installed(version().unwrap_or_else(|| "mqtt".into())))
+}
+
+fn debian_installed(package: &str) -> bool {
+    Cmd::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .probe()
+        .is_some_and(|status| status == "install ok installed")
+}
+
+/// `apt-get` with `sudo` unless we are root already.
+fn apt(args: &[&str]) -> Result<()> {
+    let command = if is_root() {
+        Cmd::new("apt-get")
+    } else {
+        Cmd::new("sudo").args(["apt-get"])
+    };
+    command
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(args)
+        .status()
+}
+
+/// The major version in `<program> --version` (e.g. `Chromium 156.0.8078.108 built on Debian`).
+fn major_version(program: &str) -> Result<String> {
+    let output = Cmd::new(program)
+        .args(["--version"])
+        .probe()
+        .with_context(|| format!("`{program} --version` failed"))?;
+    output
+        .split_whitespace()
+        .find_map(|word| {
+            let major = word.split('.').next()?;
+            (word.contains('.') && major.chars().all(|c| c.is_ascii_digit()))
+                .then(|| major.to_owned())
+        })
+        .with_context(|| format!("no version number in `{program} --version`: {output}"))
+}
