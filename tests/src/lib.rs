@@ -1,1 +1,312 @@
-//! Harness for the end-to-end tests.
+//! Harness for the end-to-end tests: start the real `courtier` binary on
+//! port 0 and talk to it over real sockets.
+//!
+//! - [`start_broker`] runs the binary, reads the `courtier listening tcp ADDR`
+//!   line it prints to learn the port (no sleeps, no port guessing), and
+//!   kills it when the [`BrokerProcess`] is dropped.
+//! - [`RawClient`] speaks raw packets through `courtier-proto`, for the
+//!   protocol edge cases an ordinary client library would never produce.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use courtier_proto::packet::{
+    Connect, ConnectProperties, Publish, PublishProperties, QosPid, Subscribe, SubscribeProperties,
+    Subscription, SubscriptionOptions,
+};
+use courtier_proto::{Decoder, Packet, PacketId, ProtocolVersion, QoS, TopicFilter, TopicName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long any single expectation may take before the test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A running broker process, killed on drop.
+#[derive(Debug)]
+pub struct BrokerProcess {
+    child: Child,
+    /// The MQTT TCP address it listens on.
+    pub addr: SocketAddr,
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl BrokerProcess {
+    /// The TCP port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Send SIGTERM and wait for the process to exit (bounded by [`TIMEOUT`]).
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let start = std::time::Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "broker did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The broker binary: `$COURTIER_BIN`, else `<workspace>/target/debug/courtier`.
+pub fn broker_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("COURTIER_BIN") {
+        return PathBuf::from(path);
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace.join("target"), PathBuf::from);
+    target.join("debug").join("courtier")
+}
+
+/// Start the broker with `args` on `127.0.0.1:0` and wait until it listens.
+pub fn start_broker(args: &[&str]) -> BrokerProcess {
+    let bin = broker_binary();
+    assert!(
+        bin.exists(),
+        "broker binary {} not found: run `cargo build -p courtier` first or set COURTIER_BIN",
+        bin.display()
+    );
+    let mut child = Command::new(&bin)
+        .args(["--tcp", "127.0.0.1:0", "--sys-interval", "0"])
+        .args(args)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(addr) = line.strip_prefix("courtier listening tcp ") {
+                    break addr
+                        .trim()
+                        .parse()
+                        .expect("listening line carries an address");
+                }
+            }
+            _ => {
+                let status = child.wait();
+                panic!("broker exited before listening: {status:?}");
+            }
+        }
+    };
+    // Keep draining stdout so the broker never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    BrokerProcess { child, addr }
+}
+
+/// A raw MQTT client: packets in, packets out, nothing hidden.
+#[derive(Debug)]
+pub struct RawClient {
+    stream: TcpStream,
+    rbuf: BytesMut,
+    decoder: Decoder,
+    /// The protocol version used to encode and decode.
+    pub version: ProtocolVersion,
+}
+
+impl RawClient {
+    /// Open a TCP connection; nothing is sent yet.
+    pub async fn open(addr: SocketAddr, version: ProtocolVersion) -> Self {
+        let stream = tokio::time::timeout(TIMEOUT, TcpStream::connect(addr))
+            .await
+            .expect("connect timed out")
+            .expect("connect failed");
+        stream.set_nodelay(true).expect("nodelay");
+        Self {
+            stream,
+            rbuf: BytesMut::new(),
+            decoder: Decoder::with_version(u32::MAX, version),
+            version,
+        }
+    }
+
+    /// Open, send CONNECT, and expect a successful CONNACK; returns it.
+    pub async fn connect(addr: SocketAddr, connect: Connect) -> (Self, Packet) {
+        let mut c = Self::open(addr, connect.protocol).await;
+        c.send(&Packet::Connect(Box::new(connect))).await;
+        let ack = c.recv().await;
+        match &ack {
+            Packet::ConnAck(a) => assert!(a.reason.is_success(), "CONNACK refused: {a:?}"),
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+        (c, ack)
+    }
+
+    /// Encode and send one packet.
+    pub async fn send(&mut self, packet: &Packet) {
+        let mut buf = BytesMut::new();
+        packet
+            .encode(self.version, &mut buf)
+            .expect("test packet encodes");
+        self.send_bytes(&buf).await;
+    }
+
+    /// Send raw bytes.
+    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write failed");
+    }
+
+    /// The next packet, or `None` if the connection closed. Fails the test after [`TIMEOUT`].
+    pub async fn next(&mut self) -> Option<Packet> {
+        self.next_within(TIMEOUT)
+            .await
+            .expect("timed out waiting for a packet")
+    }
+
+    /// The next packet within `wait`: `Err(())` on timeout, `Ok(None)` on close.
+    pub async fn next_within(&mut self, wait: Duration) -> Result<Option<Packet>, ()> {
+        let fut = async {
+            loop {
+                match self.decoder.decode(&mut self.rbuf) {
+                    Ok(Some(p)) => return Some(p),
+                    Ok(None) => {}
+                    Err(e) => panic!("broker sent an undecodable packet: {e}"),
+                }
+                match self.stream.read_buf(&mut self.rbuf).await {
+                    Ok(0) | Err(_) => return None,
+                    Ok(_) => {}
+                }
+            }
+        };
+        tokio::time::timeout(wait, fut).await.map_err(|_| ())
+    }
+
+    /// The next packet; fails if the connection closes first.
+    pub async fn recv(&mut self) -> Packet {
+        self.next()
+            .await
+            .expect("connection closed while a packet was expected")
+    }
+
+    /// Expect the connection to close; returns the packets received before that.
+    pub async fn expect_closed(&mut self) -> Vec<Packet> {
+        let mut seen = Vec::new();
+        while let Some(p) = self.next().await {
+            seen.push(p);
+        }
+        seen
+    }
+
+    /// Assert that nothing arrives within `wait` (used only to check absence,
+    /// never to synchronise).
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Ok(p) = self.next_within(wait).await {
+            panic!("expected nothing, got {p:?}");
+        }
+    }
+
+    /// Subscribe to one filter and wait for SUBACK.
+    pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Packet {
+        self.subscribe_with(
+            filter,
+            SubscriptionOptions {
+                qos,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+    }
+
+    /// Subscribe with options and an optional subscription identifier.
+    pub async fn subscribe_with(
+        &mut self,
+        filter: &str,
+        options: SubscriptionOptions,
+        identifier: Option<u32>,
+    ) -> Packet {
+        let sub = Subscribe {
+            packet_id: pid(1),
+            subscriptions: vec![Subscription {
+                filter: TopicFilter::new(filter.to_owned()).expect("filter"),
+                options,
+            }],
+            properties: SubscribeProperties {
+                subscription_identifier: identifier.and_then(std::num::NonZeroU32::new),
+                user_properties: Vec::new(),
+            },
+        };
+        self.send(&Packet::Subscribe(sub)).await;
+        let ack = self.recv().await;
+        assert!(
+            matches!(ack, Packet::SubAck(_)),
+            "expected SUBACK, got {ack:?}"
+        );
+        ack
+    }
+
+    /// Expect a PUBLISH next and return it.
+    pub async fn recv_publish(&mut self) -> Publish {
+        match self.recv().await {
+            Packet::Publish(p) => p,
+            other => panic!("expected PUBLISH, got {other:?}"),
+        }
+    }
+}
+
+/// A packet id from a number (test input is never 0).
+pub fn pid(n: u16) -> PacketId {
+    PacketId::new(n).expect("non-zero packet id")
+}
+
+/// A CONNECT for `version` and `client_id` with clean start and no keep alive.
+pub fn connect_packet(version: ProtocolVersion, client_id: &str) -> Connect {
+    Connect {
+        protocol: version,
+        clean_start: true,
+        keep_alive: 0,
+        client_id: client_id.into(),
+        will: None,
+        username: None,
+        password: None,
+        properties: ConnectProperties::default(),
+    }
+}
+
+/// A PUBLISH with the given topic, payload and QoS (packet id `id` if QoS > 0).
+pub fn publish_msg(topic: &str, payload: &'static [u8], qos: QoS, id: u16) -> Publish {
+    Publish {
+        dup: false,
+        qos_pid: QosPid::new(qos, pid(id.max(1))),
+        retain: false,
+        topic: TopicName::new(topic.to_owned()).expect("topic"),
+        properties: PublishProperties::default(),
+        payload: bytes::Bytes::from_static(payload),
+    }
+}
+
+/// [`publish_msg`] as a packet.
+pub fn publish(topic: &str, payload: &'static [u8], qos: QoS, id: u16) -> Packet {
+    Packet::Publish(publish_msg(topic, payload, qos, id))
+}
+
+/// A PUBLISH like [`publish`] with RETAIN set.
+pub fn publish_retained(topic: &str, payload: &'static [u8], qos: QoS, id: u16) -> Packet {
+    Packet::Publish(Publish {
+        retain: true,
+        ..publish_msg(topic, payload, qos, id)
+    })
+}

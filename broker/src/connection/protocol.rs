@@ -15,7 +15,7 @@ use courtier_proto::packet::{
     Ack, AckKind, LastWill, Publish, QosPid, RetainHandling, SubAck, Subscribe, UnsubAck,
     Unsubscribe,
 };
-use courtier_proto::{Packet, PacketId, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName};
+use courtier_proto::{Packet, PacketId, ProtocolVersion, QoS, ReasonCode, TopicName};
 use tokio::sync::Notify;
 
 use super::{End, ProtocolViolation, disconnect_packet};
@@ -296,7 +296,7 @@ impl Connection {
         let mut codes = Vec::with_capacity(s.subscriptions.len());
         let mut retained = Vec::new();
         for sub in s.subscriptions {
-            let shared = is_shared(&sub.filter);
+            let shared = sub.filter.is_shared();
             if shared && sub.options.no_local {
                 return Err(ProtocolViolation::SharedNoLocal);
             }
@@ -493,9 +493,4 @@ fn ack(kind: AckKind, packet_id: PacketId, reason: ReasonCode) -> Packet {
         reason_string: None,
         user_properties: Vec::new(),
     })
-}
-
-/// Whether a filter is a `$share/{group}/{filter}` shared subscription.
-fn is_shared(filter: &TopicFilter) -> bool {
-    filter.as_str().starts_with("$share/")
 }
