@@ -90,7 +90,10 @@ impl Cmd {
 /// `cargo <args>`, using the cargo that started the xtask so the toolchain stays the same.
 pub(crate) fn cargo<S: AsRef<OsStr>>(args: &[S]) -> Cmd {
     let program = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    Cmd::new(program).args(args)
+    let mut command = Cmd::new(program);
+    // The full toolchain path adds nothing to a log line; the user types `cargo`.
+    command.shown = "cargo".to_owned();
+    command.args(args)
 }
 
 /// The workspace root (the xtask crate lives one level below it).
