@@ -149,7 +149,7 @@ async fn message_expiry_is_decremented_and_expired_messages_are_dropped() {
         .properties
         .message_expiry_interval
         .expect("expiry forwarded");
-    assert!(left < 100 && left >= 98, "expiry decremented, got {left}");
+    assert!((98..100).contains(&left), "expiry decremented, got {left}");
 }
 
 #[tokio::test]
