@@ -84,7 +84,13 @@ pub fn start_broker(args: &[&str]) -> BrokerProcess {
         bin.display()
     );
     let mut child = Command::new(&bin)
-        .args(["--tcp", "127.0.0.1:0", "--sys-interval", "0"])
+        .args(["--tcp", "127.0.0.1:0"])
+        // `$SYS` updates off unless a test asks for them, so they never interleave.
+        .args(if args.contains(&"--sys-interval") {
+            &[][..]
+        } else {
+            &["--sys-interval", "0"][..]
+        })
         .args(args)
         .env(
             "RUST_LOG",
