@@ -183,6 +183,13 @@ pub async fn run<S>(
     {
         conn.write_disconnect(reason, &end, &mut wbuf);
     }
+    // Detach (and publish the will) before the client can see the close, so
+    // a client that reconnects at once finds the session in its final state.
+    broker
+        .metrics
+        .clients_connected
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    conn.finish(end.publishes_will());
     if !wbuf.is_empty() {
         let _ = tokio::time::timeout(
             Duration::from_secs(1),
@@ -191,11 +198,6 @@ pub async fn run<S>(
         .await;
     }
     let _ = writer.shutdown().await;
-    broker
-        .metrics
-        .clients_connected
-        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    conn.finish(end.publishes_will());
 }
 
 /// The main loop after CONNACK.
