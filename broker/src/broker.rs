@@ -201,7 +201,7 @@ impl Broker {
         conn_id: u64,
         will: Option<LastWill>,
     ) {
-        let now = Instant::now();
+        let now = clock_now();
         let (owned, expiry, generation) = {
             let mut st = session.state.lock();
             let owned = st.owner.as_ref().is_some_and(|o| o.id == conn_id);
@@ -256,7 +256,7 @@ impl Broker {
         let session = Arc::clone(session);
         tokio::spawn(async move {
             tokio::time::sleep_until(at.into()).await;
-            broker.on_timer(&session, generation, Instant::now());
+            broker.on_timer(&session, generation, clock_now());
         });
     }
 
@@ -313,7 +313,7 @@ impl Broker {
             }
         }
         if let Some(w) = will {
-            self.publish_will(&session.client_id, w.will, Instant::now());
+            self.publish_will(&session.client_id, w.will, clock_now());
         }
     }
 
@@ -361,3 +361,13 @@ impl Broker {
         }));
     }
 }
+
+/// The current time on tokio's clock, so timers also work under
+/// `tokio::time::pause()` in tests (it equals `Instant::now()` otherwise).
+fn clock_now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+#[cfg(test)]
+#[path = "broker_tests.rs"]
+mod tests;

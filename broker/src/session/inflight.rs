@@ -118,3 +118,80 @@ impl InflightWindow {
 /// with one of these ids is acknowledged but not routed again: that is what
 /// makes inbound QoS 2 exactly-once (4.3.3, method B).
 pub type InboundQos2 = HashSet<PacketId>;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use courtier_proto::packet::PublishProperties;
+    use courtier_proto::{QoS, TopicName};
+
+    use super::*;
+    use crate::message::Message;
+
+    fn out(qos: QoS) -> Outgoing {
+        Outgoing {
+            msg: Arc::new(Message {
+                topic: TopicName::new("t").expect("valid"),
+                payload: Bytes::new(),
+                qos,
+                retain: false,
+                properties: PublishProperties::default(),
+                expires_at: None,
+                publisher: None,
+            }),
+            qos,
+            retain: false,
+            subscription_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_skip_those_in_use() {
+        let mut w = InflightWindow {
+            next_id: u16::MAX - 1,
+            ..Default::default()
+        };
+        let a = w.insert(out(QoS::AtLeastOnce)).expect("id");
+        let b = w.insert(out(QoS::AtLeastOnce)).expect("id");
+        assert_eq!((a.get(), b.get()), (u16::MAX, 1), "wraps past zero");
+        w.next_id = 0;
+        let c = w.insert(out(QoS::AtLeastOnce)).expect("id");
+        assert_eq!(c.get(), 2, "1 is still in flight");
+    }
+
+    #[test]
+    fn qos1_completes_on_puback_only() {
+        let mut w = InflightWindow::default();
+        let id = w.insert(out(QoS::AtLeastOnce)).expect("id");
+        assert!(!w.pubcomp(id));
+        let mut w = InflightWindow::default();
+        let id = w.insert(out(QoS::AtLeastOnce)).expect("id");
+        assert!(w.puback(id));
+        assert!(w.is_empty());
+        assert!(!w.puback(id), "a second PUBACK is ignored");
+    }
+
+    #[test]
+    fn qos2_runs_rec_rel_comp_and_resends_in_order() {
+        let mut w = InflightWindow::default();
+        let first = w.insert(out(QoS::ExactlyOnce)).expect("id");
+        let second = w.insert(out(QoS::ExactlyOnce)).expect("id");
+        assert!(!w.puback(first), "PUBACK does not complete QoS 2");
+        assert!(w.pubrec(first, false));
+        assert!(
+            w.pubrec(first, false),
+            "a repeated PUBREC is answered again"
+        );
+        let order: Vec<_> = w
+            .in_send_order()
+            .into_iter()
+            .map(|(id, st)| (id, matches!(st, InflightState::AwaitComp)))
+            .collect();
+        assert_eq!(order, vec![(first, true), (second, false)]);
+        assert!(w.pubcomp(first));
+        assert!(!w.pubrec(second, true), "a failed PUBREC ends the flow");
+        assert!(w.is_empty());
+    }
+}
