@@ -156,3 +156,33 @@ async fn mosquitto_clients_exchange_a_retained_message() {
         );
     }
 }
+
+/// Run `tests/python/paho_roundtrip.py` against the broker.
+fn paho(port: u16, transport: &str) {
+    let available = Command::new("python3")
+        .args(["-c", "import paho.mqtt"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        available,
+        "python3 with paho-mqtt is required (`cargo xtask setup` installs it)"
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/paho_roundtrip.py");
+    let out = Command::new("python3")
+        .args([script, "127.0.0.1", &port.to_string(), transport])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "paho over {transport} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn paho_mqtt_round_trips_over_tcp() {
+    let b = start_broker(&[]);
+    paho(b.port(), "tcp");
+}
