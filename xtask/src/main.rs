@@ -30,6 +30,7 @@ cargo xtask <command> [args]
   test    setup, then fmt check, clippy (host and wasm32), the wasm32 codec build, the release web
           build, host tests (unit, integration, end-to-end) and the browser tests in headless
           Chromium; stops at the first failure and prints timings per step
+          (`--keep-going`: run every step after setup, fail at the end if any failed)
   run     setup (build tools only), build the web app and the broker in release, then run
           `courtier --tcp 127.0.0.1:1883 --http 127.0.0.1:8080 --web-root dist`;
           arguments after `--` are passed on to courtier
@@ -57,26 +58,23 @@ fn dispatch(args: &[String]) -> Result<()> {
         Some((command, rest)) => (command.as_str(), rest),
         None => ("help", &[][..]),
     };
-    let passthrough = match rest.split_first() {
-        Some((dashes, tail)) if dashes == "--" => tail,
-        Some(_) if command == "run" => {
-            bail!("`cargo xtask run` takes courtier's arguments after `--`")
+    match (command, rest) {
+        ("run", []) => run::broker(&[]),
+        ("run", [dashes, passthrough @ ..]) if dashes == "--" => run::broker(passthrough),
+        ("test", []) => test::all(false),
+        ("test", [flag]) if flag == "--keep-going" => test::all(true),
+        (_, [extra, ..]) => {
+            bail!("`cargo xtask {command}` does not take `{extra}`; see `cargo xtask help`")
         }
-        Some((extra, _)) => bail!("`cargo xtask {command}` takes no argument `{extra}`"),
-        None => &[],
-    };
-    match command {
-        "setup" => setup::ensure(setup::Purpose::Test),
-        "test" => test::all(),
-        "run" => run::broker(passthrough),
-        "dist" => setup::ensure(setup::Purpose::Build).and_then(|()| dist::web().map(drop)),
-        "bench" => run::bench(),
-        "fmt" => shell::cargo(&["fmt", "--all"]).status(),
-        "lint" => test::lint(),
-        "help" | "-h" | "--help" => {
+        ("setup", []) => setup::ensure(setup::Purpose::Test),
+        ("dist", []) => setup::ensure(setup::Purpose::Build).and_then(|()| dist::web().map(drop)),
+        ("bench", []) => run::bench(),
+        ("fmt", []) => shell::cargo(&["fmt", "--all"]).status(),
+        ("lint", []) => test::lint(),
+        ("help" | "-h" | "--help", []) => {
             print!("{HELP}");
             Ok(())
         }
-        other => bail!("unknown command `{other}`; `cargo xtask help` lists them"),
+        (other, []) => bail!("unknown command `{other}`; `cargo xtask help` lists them"),
     }
 }

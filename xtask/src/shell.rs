@@ -118,7 +118,7 @@ pub(crate) fn is_root() -> bool {
 /// Names and durations of the steps of a command, for the closing summary.
 #[derive(Default)]
 pub(crate) struct Timings {
-    steps: Vec<(String, Duration)>,
+    steps: Vec<(String, Duration, bool)>,
 }
 
 impl Timings {
@@ -128,10 +128,10 @@ impl Timings {
         let started = Instant::now();
         let result = work();
         let elapsed = started.elapsed();
-        self.steps.push((name.to_owned(), elapsed));
+        self.steps.push((name.to_owned(), elapsed, result.is_ok()));
         match &result {
             Ok(_) => println!("<== {name}: ok in {}", seconds(elapsed)),
-            Err(_) => println!("<== {name}: FAILED after {}", seconds(elapsed)),
+            Err(error) => println!("<== {name}: FAILED after {}: {error:#}", seconds(elapsed)),
         }
         result
     }
@@ -139,11 +139,12 @@ impl Timings {
     /// One line per step, then the total.
     pub(crate) fn summary(&self, outcome: &str) {
         println!("\n---- {outcome} ----");
-        for (name, elapsed) in &self.steps {
-            println!("{:>8}  {name}", seconds(*elapsed));
+        for (name, elapsed, ok) in &self.steps {
+            let status = if *ok { "ok" } else { "FAILED" };
+            println!("{:>8}  {status:<6}  {name}", seconds(*elapsed));
         }
-        let total: Duration = self.steps.iter().map(|(_, elapsed)| *elapsed).sum();
-        println!("{:>8}  total", seconds(total));
+        let total: Duration = self.steps.iter().map(|(_, elapsed, _)| *elapsed).sum();
+        println!("{:>8}          total", seconds(total));
     }
 }
 

@@ -1,5 +1,5 @@
-//! `cargo xtask test`: everything CI checks, in order, stopping at the first failure, with a
-//! timing line per step at the end. `cargo xtask lint` is the two clippy steps alone.
+//! `cargo xtask test`: everything CI checks, in order, stopping at the first failure (or, with
+//! `--keep-going`, running every step), with a timing line per step at the end. `cargo xtask lint` is the two clippy steps alone.
 
 use std::fs;
 use std::path::Path;
@@ -12,15 +12,47 @@ use crate::shell::{Timings, cargo, root, target_dir, which};
 
 const WASM: &str = "wasm32-unknown-unknown";
 
-/// Runs every step; prints the summary whether it passed or not.
-pub(crate) fn all() -> Result<()> {
+/// A step of `test`: its name in the log and the work it does.
+type Step = (&'static str, fn() -> Result<()>);
+
+const STEPS: [Step; 7] = [
+    ("fmt check", || cargo(&["fmt", "--all", "--check"]).status()),
+    ("clippy (host)", clippy_host),
+    ("clippy (wasm32)", clippy_wasm),
+    ("codec build (wasm32)", codec_wasm_build),
+    ("web release build (trunk)", || dist::web().map(drop)),
+    ("host tests", host_tests),
+    (BROWSER_TESTS, browser_tests),
+];
+
+const BROWSER_TESTS: &str = "browser tests (wasm32, headless Chromium)";
+
+/// Runs setup, then every step, stopping at the first failure unless `keep_going`, in which case
+/// every step runs and the first failure is returned at the end. The summary prints either way.
+pub(crate) fn all(keep_going: bool) -> Result<()> {
     let mut timings = Timings::default();
-    let result = steps(&mut timings);
-    timings.summary(match result {
-        Ok(()) => "cargo xtask test: all steps passed",
-        Err(_) => "cargo xtask test: FAILED",
+    // Without the tools no later step means anything, so a setup failure always stops here.
+    let mut first_failure = timings.step("setup", || setup::ensure(Purpose::Test)).err();
+    if first_failure.is_none() {
+        let browser_tests_exist = has_browser_tests()?;
+        for (name, work) in STEPS {
+            if name == BROWSER_TESTS && !browser_tests_exist {
+                println!("\n==> {name}: skipped, courtier-web has no wasm_bindgen_test");
+                continue;
+            }
+            if let Err(error) = timings.step(name, work) {
+                first_failure.get_or_insert(error);
+                if !keep_going {
+                    break;
+                }
+            }
+        }
+    }
+    timings.summary(match first_failure {
+        None => "cargo xtask test: all steps passed",
+        Some(_) => "cargo xtask test: FAILED",
     });
-    result
+    first_failure.map_or(Ok(()), Err)
 }
 
 /// Both clippy runs, host and wasm32, with warnings as errors.
@@ -29,22 +61,10 @@ pub(crate) fn lint() -> Result<()> {
     clippy_wasm()
 }
 
-fn steps(timings: &mut Timings) -> Result<()> {
-    timings.step("setup", || setup::ensure(Purpose::Test))?;
-    timings.step("fmt check", || cargo(&["fmt", "--all", "--check"]).status())?;
-    timings.step("clippy (host)", clippy_host)?;
-    timings.step("clippy (wasm32)", clippy_wasm)?;
-    timings.step("codec build (wasm32)", || {
-        cargo(&["build", "-p", "courtier-proto", "--target", WASM])
-            .status()
-            .context("courtier-proto must build for wasm32 (no I/O, no tokio, no clock)")
-    })?;
-    timings.step("web release build (trunk)", || dist::web().map(drop))?;
-    timings.step("host tests", host_tests)?;
-    if has_browser_tests()? {
-        timings.step("browser tests (wasm32, headless Chromium)", browser_tests)?;
-    }
-    Ok(())
+fn codec_wasm_build() -> Result<()> {
+    cargo(&["build", "-p", "courtier-proto", "--target", WASM])
+        .status()
+        .context("courtier-proto must build for wasm32 (no I/O, no tokio, no clock)")
 }
 
 fn clippy_host() -> Result<()> {
