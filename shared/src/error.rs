@@ -190,6 +190,25 @@ impl DecodeError {
         }
     }
 
+    /// The error for an invalid topic name; U+0000 is reported as the
+    /// string rule it breaks ([MQTT-1.5.4-2]).
+    pub(crate) fn topic_name(e: TopicError) -> Self {
+        if e == TopicError::NullCharacter {
+            Self::NullCharacter
+        } else {
+            Self::TopicName(e)
+        }
+    }
+
+    /// As [`Self::topic_name`], for topic filters.
+    pub(crate) fn topic_filter(e: TopicError) -> Self {
+        if e == TopicError::NullCharacter {
+            Self::NullCharacter
+        } else {
+            Self::TopicFilter(e)
+        }
+    }
+
     /// True for errors that a 3.1.1 server answers with CONNACK return code 1
     /// (and a v5 server with 0x84) before closing.
     pub fn is_unsupported_protocol(&self) -> bool {

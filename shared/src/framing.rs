@@ -245,6 +245,9 @@ impl Packet {
 
     /// Encode for `version` into `buf`, reserving the space once.
     pub fn encode(&self, version: ProtocolVersion, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        if let Self::Publish(p) = self {
+            return p.encode_fast(version, u32::MAX, buf);
+        }
         let body = self.measure(version, false)?;
         self.write(version, body, false, buf);
         Ok(())
@@ -263,6 +266,9 @@ impl Packet {
         max_packet_size: u32,
         buf: &mut BytesMut,
     ) -> Result<(), EncodeError> {
+        if let Self::Publish(p) = self {
+            return p.encode_fast(version, max_packet_size, buf);
+        }
         let max = max_packet_size as usize;
         let total = |body: usize| 1 + wire::varint_len(body as u32) + body;
         let body = self.measure(version, false)?;

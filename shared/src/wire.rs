@@ -128,11 +128,17 @@ impl Reader {
     /// check also rejects the UTF-16 surrogates) and free of U+0000
     /// ([MQTT-1.5.4-2]).
     pub(crate) fn string(&mut self) -> Result<ByteString, DecodeError> {
-        let bytes = self.binary()?;
-        if bytes.contains(&0) {
+        let s = self.utf8()?;
+        if s.as_bytes().contains(&0) {
             return Err(DecodeError::NullCharacter);
         }
-        ByteString::try_from(bytes).map_err(|_| DecodeError::InvalidUtf8)
+        Ok(s)
+    }
+
+    /// A well-formed UTF-8 string whose U+0000 check is left to the caller:
+    /// topic names and filters, whose validation scans for it anyway.
+    pub(crate) fn utf8(&mut self) -> Result<ByteString, DecodeError> {
+        ByteString::try_from(self.binary()?).map_err(|_| DecodeError::InvalidUtf8)
     }
 }
 

@@ -134,7 +134,7 @@ impl Subscribe {
         }
         let mut subscriptions = Vec::new();
         while !r.is_empty() {
-            let filter = TopicFilter::new(r.string()?).map_err(DecodeError::TopicFilter)?;
+            let filter = TopicFilter::new(r.utf8()?).map_err(DecodeError::topic_filter)?;
             let options = SubscriptionOptions::decode(r.u8()?, version)?;
             if options.no_local && filter.as_str().starts_with("$share/") {
                 return Err(DecodeError::NoLocalOnSharedSubscription);

@@ -51,7 +51,7 @@ impl Unsubscribe {
         }
         let mut filters = Vec::new();
         while !r.is_empty() {
-            filters.push(TopicFilter::new(r.string()?).map_err(DecodeError::TopicFilter)?);
+            filters.push(TopicFilter::new(r.utf8()?).map_err(DecodeError::topic_filter)?);
         }
         if filters.is_empty() {
             return Err(DecodeError::NoUnsubscribeFilters);
