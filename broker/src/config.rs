@@ -110,9 +110,9 @@ pub struct Options {
 pub struct Config {
     /// TCP listen addresses.
     pub tcp: Vec<SocketAddr>,
-    /// HTTP listen addresses (not served by this build; logged).
+    /// HTTP listen addresses: MQTT over WebSocket at `/mqtt`, the web app at `/`.
     pub http: Vec<SocketAddr>,
-    /// Web app directory.
+    /// Web app directory served at `/` on the HTTP listeners.
     pub web_root: Option<PathBuf>,
     /// Store directory (durability is a later issue; recorded only).
     pub data_dir: PathBuf,

@@ -12,6 +12,7 @@
 //! - [`router`]: the subscription tree. [`retained`]: the retained store.
 //! - [`message`]: the `Arc`-shared application message. [`metrics`]: counters.
 //! - [`sys`]: the `$SYS/broker/...` topics.
+//! - [`transport`]: WebSocket as a byte stream, and the HTTP listener that serves it.
 //!
 //! # Invariants
 //! No lock is held across `.await`; every queue is bounded with its overflow
@@ -28,3 +29,4 @@ pub mod router;
 pub mod server;
 pub mod session;
 pub mod sys;
+pub mod transport;

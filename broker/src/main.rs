@@ -47,6 +47,11 @@ fn run(config: courtier::config::Config) -> anyhow::Result<()> {
             writeln!(stdout, "courtier listening tcp {addr}")?;
             tracing::info!(%addr, "listening for MQTT over TCP");
         }
+        for addr in server.http_addrs() {
+            writeln!(stdout, "courtier listening http {addr}")?;
+            tracing::info!(%addr, "listening for HTTP (MQTT over WebSocket at /mqtt, web app at /)");
+        }
+        writeln!(stdout, "courtier ready")?;
         stdout.flush()?;
         drop(stdout);
         server.run(shutdown_signal()).await;

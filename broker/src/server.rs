@@ -38,33 +38,46 @@ pub enum ServerError {
 pub struct Server {
     broker: Arc<Broker>,
     listeners: Vec<TcpListener>,
+    http_listeners: Vec<TcpListener>,
+}
+
+async fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, ServerError> {
+    let mut listeners = Vec::with_capacity(addrs.len());
+    for addr in addrs {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: *addr,
+                source,
+            })?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
 }
 
 impl Server {
     /// Bind every configured listener.
     pub async fn bind(config: Config) -> Result<Self, ServerError> {
-        let mut listeners = Vec::new();
-        for addr in &config.tcp {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| ServerError::Bind {
-                    addr: *addr,
-                    source,
-                })?;
-            listeners.push(listener);
-        }
-        if !config.http.is_empty() {
-            tracing::warn!(http = ?config.http, web_root = ?config.web_root, "HTTP/WebSocket listener is not yet served by this build");
-        }
+        let listeners = bind_all(&config.tcp).await?;
+        let http_listeners = bind_all(&config.http).await?;
         Ok(Self {
             broker: Arc::new(Broker::new(config)),
             listeners,
+            http_listeners,
         })
     }
 
     /// The bound TCP addresses (with real ports when 0 was asked for).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    /// The bound HTTP (WebSocket and web app) addresses.
+    pub fn http_addrs(&self) -> Vec<SocketAddr> {
+        self.http_listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
             .collect()
@@ -79,6 +92,7 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let (stop_tx, stop_rx) = watch::channel(false);
         let max = self.broker.config.max_connections;
+        // One budget for every transport: a permit per live connection.
         let permits = Arc::new(Semaphore::new(max));
         for listener in self.listeners {
             tokio::spawn(accept_loop(
@@ -86,6 +100,15 @@ impl Server {
                 Arc::clone(&self.broker),
                 Arc::clone(&permits),
                 stop_rx.clone(),
+            ));
+        }
+        for listener in self.http_listeners {
+            tokio::spawn(crate::transport::http::serve(
+                listener,
+                Arc::clone(&self.broker),
+                Arc::clone(&permits),
+                stop_rx.clone(),
+                self.broker.config.web_root.clone(),
             ));
         }
         if let Some(every) = self.broker.config.sys_interval {

@@ -22,6 +22,8 @@ use courtier_proto::{Decoder, Packet, PacketId, ProtocolVersion, QoS, TopicFilte
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod ws;
+
 /// How long any single expectation may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -31,6 +33,8 @@ pub struct BrokerProcess {
     child: Child,
     /// The MQTT TCP address it listens on.
     pub addr: SocketAddr,
+    /// The HTTP (WebSocket) address, when started with `--http`.
+    pub http: Option<SocketAddr>,
 }
 
 impl Drop for BrokerProcess {
@@ -102,25 +106,32 @@ pub fn start_broker(args: &[&str]) -> BrokerProcess {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
+    // The broker prints `courtier listening tcp|http ADDR` per listener, then `courtier ready`.
+    let (mut addr, mut http) = (None, None);
+    loop {
         match lines.next() {
+            Some(Ok(line)) if line == "courtier ready" => break,
             Some(Ok(line)) => {
-                if let Some(addr) = line.strip_prefix("courtier listening tcp ") {
-                    break addr
-                        .trim()
-                        .parse()
-                        .expect("listening line carries an address");
+                if let Some(a) = line.strip_prefix("courtier listening tcp ") {
+                    addr = addr.or(Some(
+                        a.trim().parse().expect("listening line carries an address"),
+                    ));
+                } else if let Some(a) = line.strip_prefix("courtier listening http ") {
+                    http = http.or(Some(
+                        a.trim().parse().expect("listening line carries an address"),
+                    ));
                 }
             }
             _ => {
                 let status = child.wait();
-                panic!("broker exited before listening: {status:?}");
+                panic!("broker exited before it was ready: {status:?}");
             }
         }
-    };
+    }
+    let addr = addr.expect("the broker reported a TCP listener");
     // Keep draining stdout so the broker never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    BrokerProcess { child, addr }
+    BrokerProcess { child, addr, http }
 }
 
 /// A raw MQTT client: packets in, packets out, nothing hidden.

@@ -186,3 +186,9 @@ async fn paho_mqtt_round_trips_over_tcp() {
     let b = start_broker(&[]);
     paho(b.port(), "tcp");
 }
+
+#[tokio::test]
+async fn paho_mqtt_round_trips_over_websocket() {
+    let b = start_broker(&["--http", "127.0.0.1:0"]);
+    paho(b.http.expect("http listener").port(), "websockets");
+}

@@ -1,0 +1,99 @@
+//! MQTT over WebSocket as a byte stream: binary frames in, bytes out, so
+//! the same decoder and connection task serve TCP and WebSocket clients.
+//!
+//! MQTT packets may span frames and a frame may hold several packets
+//! (MQTT 5.0 section 6): frame boundaries mean nothing here. A text frame
+//! is an error that closes the connection ([MQTT-6.0.0-1]).
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use axum::extract::ws::{Message, WebSocket};
+use bytes::{Buf, Bytes};
+use futures_util::{Sink, Stream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// A WebSocket seen as `AsyncRead + AsyncWrite` of MQTT bytes.
+#[derive(Debug)]
+pub struct WsStream {
+    ws: WebSocket,
+    /// The unread rest of the last binary frame.
+    pending: Bytes,
+    /// Set once the peer closed: reads return end-of-stream.
+    closed: bool,
+}
+
+impl WsStream {
+    /// Wrap an upgraded WebSocket.
+    pub fn new(ws: WebSocket) -> Self {
+        Self {
+            ws,
+            pending: Bytes::new(),
+            closed: false,
+        }
+    }
+}
+
+impl AsyncRead for WsStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if !this.pending.is_empty() {
+                let n = buf.remaining().min(this.pending.len());
+                buf.put_slice(&this.pending[..n]);
+                this.pending.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            if this.closed {
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(Pin::new(&mut this.ws).poll_next(cx)) {
+                Some(Ok(Message::Binary(data))) => this.pending = data,
+                Some(Ok(Message::Text(_))) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "[MQTT-6.0.0-1] MQTT over WebSocket must use binary frames",
+                    )));
+                }
+                // Pongs to pings are queued by tungstenite and sent with the next write or read.
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | None => this.closed = true,
+                Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for WsStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        ready!(Pin::new(&mut this.ws).poll_ready(cx)).map_err(io::Error::other)?;
+        // The connection task writes its whole coalesced buffer at once, so
+        // this is one frame per batch of packets.
+        Pin::new(&mut this.ws)
+            .start_send(Message::Binary(Bytes::copy_from_slice(buf)))
+            .map_err(io::Error::other)?;
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().ws)
+            .poll_flush(cx)
+            .map_err(io::Error::other)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().ws)
+            .poll_close(cx)
+            .map_err(io::Error::other)
+    }
+}
