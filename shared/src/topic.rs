@@ -30,6 +30,80 @@ pub enum TopicError {
     /// Longer than 65,535 bytes.
     #[error("[MQTT-4.7.3-3] topic names and filters are at most 65,535 bytes")]
     TooLong,
+    /// A `$share/` filter whose ShareName is empty or contains `+` or `#`.
+    #[error(
+        "[MQTT-4.8.2-1] [MQTT-4.8.2-2] a shared subscription's ShareName must be at least one \
+         character long and must not contain '/', '+' or '#'"
+    )]
+    BadShareName,
+    /// A `$share/{ShareName}` filter with no topic filter after the ShareName.
+    #[error(
+        "[MQTT-4.8.2-2] a shared subscription's ShareName must be followed by '/' and a topic filter"
+    )]
+    MissingSharedFilter,
+}
+
+/// The prefix that makes a topic filter a shared subscription (4.8.2).
+const SHARE_PREFIX: &str = "$share/";
+
+/// A shared subscription `$share/{group}/{filter}`, viewed in place in its
+/// [`TopicFilter`] (see [`TopicFilter::shared`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SharedFilter<'a> {
+    /// The ShareName: non-empty, without `/`, `+` or `#`.
+    pub group: &'a str,
+    /// The topic filter the group subscribes to: non-empty and valid.
+    pub filter: &'a str,
+}
+
+/// Split a valid shared filter into its parts, or say why it is not one.
+/// `Ok(None)` when `s` does not start with `$share/`.
+fn parse_shared(s: &str) -> Result<Option<SharedFilter<'_>>, TopicError> {
+    let Some(rest) = s.strip_prefix(SHARE_PREFIX) else {
+        return Ok(None);
+    };
+    let Some((group, filter)) = rest.split_once('/') else {
+        // `$share/group` alone, or `$share/` with nothing at all.
+        return Err(if rest.is_empty() || rest.contains(['+', '#']) {
+            TopicError::BadShareName
+        } else {
+            TopicError::MissingSharedFilter
+        });
+    };
+    if group.is_empty() || group.contains(['+', '#']) {
+        return Err(TopicError::BadShareName);
+    }
+    if filter.is_empty() {
+        return Err(TopicError::MissingSharedFilter);
+    }
+    Ok(Some(SharedFilter { group, filter }))
+}
+
+/// Whether `filter` matches `topic`, both already valid and `filter` not a
+/// `$share/` filter: `+` is one level, `#` is its own level and all below
+/// (so `a/#` matches `a`), empty levels are levels, and a topic starting
+/// with `$` is not matched by a first-level wildcard ([MQTT-4.7.2-1]).
+/// An empty topic (the alias-only form) matches nothing.
+fn filter_matches(filter: &str, topic: &str) -> bool {
+    if topic.is_empty() {
+        return false;
+    }
+    // Wildcards occupy whole levels, so the first level is a wildcard
+    // exactly when the filter's first byte is one.
+    if topic.starts_with('$') && filter.starts_with(['+', '#']) {
+        return false;
+    }
+    let mut filter_levels = filter.split('/');
+    let mut topic_levels = topic.split('/');
+    loop {
+        match (filter_levels.next(), topic_levels.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(f), Some(t)) if f == t => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
 }
 
 impl TopicName {
@@ -83,10 +157,23 @@ impl TopicName {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The levels of the topic, split on `/`; empty levels included
+    /// (`/a` has the levels `""` and `"a"`).
+    pub fn levels(&self) -> std::str::Split<'_, char> {
+        self.0.split('/')
+    }
+
+    /// True for topics that start with `$` (`$SYS/...`): first-level
+    /// wildcards do not match them ([MQTT-4.7.2-1]).
+    pub fn is_dollar(&self) -> bool {
+        self.0.starts_with('$')
+    }
 }
 
 impl TopicFilter {
-    /// Validate a topic filter.
+    /// Validate a topic filter, including the shape of a shared subscription
+    /// `$share/{ShareName}/{filter}` ([MQTT-4.8.2-1], [MQTT-4.8.2-2]).
     pub fn new(s: impl Into<ByteString>) -> Result<Self, TopicError> {
         let s = s.into();
         if s.is_empty() {
@@ -98,6 +185,9 @@ impl TopicFilter {
         if s.contains('\0') {
             return Err(TopicError::NullCharacter);
         }
+        // Checked before the wildcards so that `$share/a+b/x` is reported as
+        // the bad ShareName it is.
+        parse_shared(&s)?;
         let mut levels = s.split('/').peekable();
         while let Some(level) = levels.next() {
             let has_plus = level.contains('+');
@@ -118,6 +208,44 @@ impl TopicFilter {
     /// The underlying shared string.
     pub fn as_bytestring(&self) -> &ByteString {
         &self.0
+    }
+
+    /// The group and inner filter of a shared subscription
+    /// `$share/{group}/{filter}`; `None` for an ordinary filter.
+    pub fn shared(&self) -> Option<SharedFilter<'_>> {
+        // Validated by `new`, so a parse error cannot happen here.
+        parse_shared(&self.0).ok().flatten()
+    }
+
+    /// True for a `$share/{group}/{filter}` filter.
+    pub fn is_shared(&self) -> bool {
+        self.shared().is_some()
+    }
+
+    /// The filter that topics are matched against: the inner filter of a
+    /// shared subscription, else the whole filter.
+    pub fn matching_filter(&self) -> &str {
+        self.shared().map_or(&self.0, |shared| shared.filter)
+    }
+
+    /// The levels of [`Self::matching_filter`], split on `/`.
+    pub fn levels(&self) -> std::str::Split<'_, char> {
+        self.matching_filter().split('/')
+    }
+
+    /// True if the filter (its inner filter, when shared) holds `+` or `#`.
+    pub fn is_wildcard(&self) -> bool {
+        self.matching_filter().contains(['+', '#'])
+    }
+
+    /// Whether a PUBLISH to `topic` matches this filter (4.7): `+` matches
+    /// exactly one level, `#` its own level and every level below (`a/#`
+    /// matches `a`), empty levels count as levels (`a//b`, `/a`), and
+    /// topics starting with `$` are not matched by a filter whose first
+    /// level is a wildcard ([MQTT-4.7.2-1]). A shared subscription matches
+    /// with its inner filter. The empty alias-only topic matches nothing.
+    pub fn matches(&self, topic: &TopicName) -> bool {
+        filter_matches(self.matching_filter(), topic.as_str())
     }
 }
 
