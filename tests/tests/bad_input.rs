@@ -96,3 +96,17 @@ async fn packet_id_zero_is_a_protocol_error() {
     let seen = bad.expect_closed().await;
     assert_eq!(reason(&seen), Some(ReasonCode::ProtocolError));
 }
+
+#[tokio::test]
+async fn invalid_wildcard_in_a_subscription_is_malformed() {
+    let b = start_broker(&[]);
+    let (mut bad, _) = RawClient::connect(b.addr, connect_packet(V5, "wild")).await;
+    // SUBSCRIBE id 1, no properties, filter "a/#/b", options 0.
+    let mut bytes = vec![0x82, 0, 0, 1, 0, 0, 5];
+    bytes.extend_from_slice(b"a/#/b");
+    bytes.push(0);
+    bytes[1] = u8::try_from(bytes.len() - 2).expect("small");
+    bad.send_bytes(&bytes).await;
+    let seen = bad.expect_closed().await;
+    assert_eq!(reason(&seen), Some(ReasonCode::MalformedPacket));
+}

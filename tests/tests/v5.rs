@@ -267,3 +267,102 @@ async fn no_local_on_a_shared_subscription_is_a_protocol_error() {
         Some(ReasonCode::ProtocolError)
     );
 }
+
+#[tokio::test]
+async fn an_alias_used_before_it_was_set_is_a_protocol_error() {
+    let b = start_broker(&[]);
+    let (mut p, _) = RawClient::connect(b.addr, connect_packet(V5, "p")).await;
+    let mut m = publish_msg("unused", b"1", QoS::AtMostOnce, 0);
+    m.topic = TopicName::alias_only();
+    m.properties.topic_alias = NonZeroU16::new(1);
+    p.send(&Packet::Publish(m)).await;
+    let seen = p.expect_closed().await;
+    assert_eq!(
+        disconnect_reason(&seen).map(|d| d.reason),
+        Some(ReasonCode::ProtocolError)
+    );
+}
+
+#[tokio::test]
+async fn pubrel_for_an_unknown_id_gets_pubcomp_packet_identifier_not_found() {
+    use courtier_proto::packet::{Ack, AckKind};
+    let b = start_broker(&[]);
+    let (mut c, _) = RawClient::connect(b.addr, connect_packet(V5, "c")).await;
+    c.send(&Packet::Ack(Ack::new(
+        AckKind::PubRel,
+        courtier_e2e::pid(42),
+    )))
+    .await;
+    match c.recv().await {
+        Packet::Ack(a) => {
+            assert_eq!(a.kind, AckKind::PubComp);
+            assert_eq!(a.reason, ReasonCode::PacketIdentifierNotFound);
+        }
+        other => panic!("expected PUBCOMP, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unsubscribe_reports_each_filter_and_stops_delivery() {
+    use courtier_proto::TopicFilter;
+    use courtier_proto::packet::Unsubscribe;
+    let b = start_broker(&[]);
+    let (mut c, _) = RawClient::connect(b.addr, connect_packet(V5, "c")).await;
+    c.subscribe("u/1", QoS::AtMostOnce).await;
+    c.send(&Packet::Unsubscribe(Unsubscribe {
+        packet_id: courtier_e2e::pid(2),
+        filters: vec![
+            TopicFilter::new("u/1").expect("filter"),
+            TopicFilter::new("u/never").expect("filter"),
+        ],
+        user_properties: Vec::new(),
+    }))
+    .await;
+    match c.recv().await {
+        Packet::UnsubAck(u) => {
+            assert_eq!(
+                u.reason_codes,
+                vec![ReasonCode::Success, ReasonCode::NoSubscriptionExisted]
+            );
+        }
+        other => panic!("expected UNSUBACK, got {other:?}"),
+    }
+    let (mut p, _) = RawClient::connect(b.addr, connect_packet(V5, "p")).await;
+    p.send(&publish("u/1", b"x", QoS::AtMostOnce, 0)).await;
+    c.expect_silence(QUIET).await;
+}
+
+#[tokio::test]
+async fn auth_packet_without_an_agreed_method_is_a_protocol_error() {
+    let b = start_broker(&[]);
+    let (mut c, _) = RawClient::connect(b.addr, connect_packet(V5, "c")).await;
+    let auth = courtier_proto::packet::Auth {
+        reason: ReasonCode::ReAuthenticate,
+        properties: courtier_proto::packet::AuthProperties {
+            authentication_method: Some("PLAIN".into()),
+            ..Default::default()
+        },
+    };
+    c.send(&Packet::Auth(auth)).await;
+    let seen = c.expect_closed().await;
+    assert_eq!(
+        disconnect_reason(&seen).map(|d| d.reason),
+        Some(ReasonCode::ProtocolError)
+    );
+}
+
+#[tokio::test]
+async fn expired_retained_messages_are_not_delivered() {
+    let b = start_broker(&[]);
+    let (mut p, _) = RawClient::connect(b.addr, connect_packet(V5, "p")).await;
+    let mut m = publish_msg("ret/exp", b"stale", QoS::AtLeastOnce, 1);
+    m.retain = true;
+    m.properties.message_expiry_interval = Some(1);
+    p.send(&Packet::Publish(m)).await;
+    p.recv().await;
+    // The behaviour under test is the passing of time itself.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (mut s, _) = RawClient::connect(b.addr, connect_packet(V5, "s")).await;
+    s.subscribe("ret/exp", QoS::AtLeastOnce).await;
+    s.expect_silence(QUIET).await;
+}
