@@ -116,11 +116,14 @@ fn toml_string(text: &str, key: &str) -> Option<String> {
 /// The version of package `name` in Cargo.lock (the first, if several).
 fn locked_version(name: &str) -> Result<String> {
     let lock = fs::read_to_string(root().join("Cargo.lock")).context("cannot read Cargo.lock")?;
+    version_in_lock(&lock, name).with_context(|| format!("Cargo.lock has no package `{name}`"))
+}
+
+fn version_in_lock(lock: &str, name: &str) -> Option<String> {
     let wanted = format!("name = \"{name}\"");
     lock.split("[[package]]")
         .find(|entry| entry.lines().any(|line| line.trim() == wanted))
         .and_then(|entry| toml_string(entry, "version"))
-        .with_context(|| format!("Cargo.lock has no package `{name}`"))
 }
 
 fn wasm32_target() -> Result<Found> {
@@ -183,4 +186,48 @@ fn fetch_crates() -> Result<Found> {
         .status()
         .context("Cargo.lock is out of date or crates.io is unreachable")?;
     Ok(Found::Present("all crates in Cargo.lock".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_quoted_values_by_exact_key() {
+        let trunk = "[tools]\nwasm_bindgen = \"0.2.130\"\nwasm_opt = \"version_132\"\n";
+        assert_eq!(
+            toml_string(trunk, "wasm_opt").as_deref(),
+            Some("version_132")
+        );
+        assert_eq!(
+            toml_string(trunk, "wasm_bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(toml_string(trunk, "wasm"), None);
+    }
+
+    #[test]
+    fn finds_the_locked_version_of_a_package_not_of_its_namesakes() {
+        let lock = r#"
+[[package]]
+name = "wasm-bindgen-test"
+version = "0.3.80"
+
+[[package]]
+name = "wasm-bindgen"
+version = "0.2.130"
+dependencies = [
+ "cfg-if",
+]
+"#;
+        assert_eq!(
+            version_in_lock(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(
+            version_in_lock(lock, "wasm-bindgen-test").as_deref(),
+            Some("0.3.80")
+        );
+        assert_eq!(version_in_lock(lock, "cfg-if"), None);
+    }
 }

@@ -55,9 +55,7 @@ pub(super) fn wasm_opt(pin: &str) -> Result<Found> {
         format!("Trunk.toml's wasm_opt = \"{pin}\" is not of the form version_N")
     })?;
     if let Some(found) = Cmd::new("wasm-opt").args(["--version"]).probe()
-        && found
-            .split_whitespace()
-            .any(|word| word.trim_matches(['(', ')']) == number || word.contains(pin))
+        && reports_version(&found, pin)
     {
         return Ok(Found::Present(format!("wasm-opt {pin}")));
     }
@@ -160,12 +158,48 @@ fn major_version(program: &str) -> Result<String> {
         .args(["--version"])
         .probe()
         .with_context(|| format!("`{program} --version` failed"))?;
+    major_of(&output)
+        .with_context(|| format!("no version number in `{program} --version`: {output}"))
+}
+
+/// The major part of the first dotted number, e.g. `156` in `ChromeDriver 156.0.8078.108 (…)`.
+fn major_of(version_line: &str) -> Option<String> {
+    version_line.split_whitespace().find_map(|word| {
+        let (major, _) = word.split_once('.')?;
+        (!major.is_empty() && major.chars().all(|c| c.is_ascii_digit())).then(|| major.to_owned())
+    })
+}
+
+/// Whether `wasm-opt --version` output (`wasm-opt version 132 (version_132)`) matches `pin`.
+fn reports_version(output: &str, pin: &str) -> bool {
     output
         .split_whitespace()
-        .find_map(|word| {
-            let major = word.split('.').next()?;
-            (word.contains('.') && major.chars().all(|c| c.is_ascii_digit()))
-                .then(|| major.to_owned())
-        })
-        .with_context(|| format!("no version number in `{program} --version`: {output}"))
+        .any(|word| word.trim_matches(['(', ')']) == pin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chromium_and_chromedriver_majors() {
+        let browser = "Chromium 156.0.8078.108 built on Debian GNU/Linux 12 (bookworm)";
+        let driver = "ChromeDriver 156.0.8078.108 (5a1d8b3c-refs/branch-heads/7800@{#1})";
+        assert_eq!(major_of(browser).as_deref(), Some("156"));
+        assert_eq!(major_of(driver).as_deref(), Some("156"));
+        assert_eq!(major_of("Chromium dev build"), None);
+    }
+
+    #[test]
+    fn wasm_opt_version_must_match_the_pin() {
+        assert!(reports_version(
+            "wasm-opt version 132 (version_132)",
+            "version_132"
+        ));
+        assert!(!reports_version("wasm-opt version 108", "version_132"));
+        assert!(!reports_version(
+            "wasm-opt version 1320 (version_1320)",
+            "version_132"
+        ));
+    }
 }
