@@ -34,3 +34,35 @@ pub(crate) fn App() -> Html {
         </main>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::App;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    async fn shows_the_broker_of_the_serving_origin() {
+        let window = web_sys::window().expect("browser tests run in a window");
+        let document = window.document().expect("a window has a document");
+        let root = document.create_element("div").expect("div");
+        document
+            .body()
+            .expect("the test page has a body")
+            .append_child(&root)
+            .expect("append the app root");
+
+        yew::Renderer::<App>::with_root(root.clone()).render();
+        yew::scheduler::flush().await;
+
+        let host = window.location().host().expect("location.host");
+        let shown = document
+            .get_element_by_id("broker-url")
+            .and_then(|code| code.text_content());
+        assert_eq!(shown, Some(format!("ws://{host}/mqtt")));
+        let text = root.text_content().unwrap_or_default();
+        assert!(text.contains("does not connect yet"), "page text: {text}");
+    }
+}
