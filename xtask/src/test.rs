@@ -106,7 +106,8 @@ fn host_tests() -> Result<()> {
         .context("the broker binary the end-to-end tests start did not build")?;
     let chromedriver = which("chromedriver").context("chromedriver is not on PATH")?;
     let chromium = which("chromium").context("chromium is not on PATH")?;
-    cargo(&["test", "--workspace"])
+    // `--no-fail-fast`: one failing test binary should not hide the failures of the others.
+    cargo(&["test", "--workspace", "--no-fail-fast"])
         .env("COURTIER_BIN", target_dir().join("debug").join("courtier"))
         .env("COURTIER_DIST", dist::dist_dir())
         .env("CHROMEDRIVER", chromedriver)
