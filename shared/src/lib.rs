@@ -9,6 +9,7 @@
 //! - [`properties`]: v5 properties on the wire.
 //! - [`framing`]: the incremental [`framing::Decoder`] and packet encoding.
 //! - [`error`]: decode and encode errors, each naming the spec statement broken.
+//! - [`session`]: the sans-IO client session every Courtier client driver shares.
 //!
 //! # Invariants
 //! This crate does no I/O, reads no clock and depends on neither tokio nor
@@ -20,6 +21,7 @@ pub mod framing;
 pub mod packet;
 pub mod properties;
 pub mod reason;
+pub mod session;
 pub mod topic;
 pub mod wire;
 
