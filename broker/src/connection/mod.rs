@@ -6,6 +6,7 @@
 //! plain methods that only append to the write buffer; this file owns the
 //! I/O, the timers and the shutdown signals.
 
+mod buffer;
 mod connect;
 mod protocol;
 
@@ -19,14 +20,13 @@ use courtier_proto::{DecodeError, Decoder, Packet, ReasonCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
+use self::buffer::ReadBuffer;
 pub use self::protocol::Connection;
 use crate::broker::Broker;
 use crate::metrics::Metrics;
 
-/// A read buffer never keeps more than this much spare capacity while idle.
+/// The write buffer is given back after a burst larger than this.
 const IDLE_BUFFER_LIMIT: usize = 64 * 1024;
-/// How much to grow the read buffer by when it runs out of room.
-const READ_CHUNK: usize = 1024;
 
 /// Why a connection is being closed by the server for a protocol violation.
 /// Each names the statement broken and maps to a v5 reason code.
@@ -126,7 +126,7 @@ pub async fn run<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let mut rbuf = BytesMut::new();
+    let mut rbuf = ReadBuffer::new();
     let mut decoder = Decoder::new(broker.config.max_packet_size);
     let deadline = tokio::time::Instant::now() + broker.config.connect_timeout;
 
@@ -205,7 +205,7 @@ async fn serve<R, W>(
     conn: &mut Connection,
     reader: &mut R,
     writer: &mut W,
-    rbuf: &mut BytesMut,
+    rbuf: &mut ReadBuffer,
     decoder: &mut Decoder,
     wbuf: &mut BytesMut,
     shutdown: &mut watch::Receiver<bool>,
@@ -226,19 +226,22 @@ where
         if !wbuf.is_empty() && write_out(writer, wbuf, &broker.metrics).await.is_err() {
             return End::Closed;
         }
-        reserve_read_space(rbuf);
+        rbuf.prepare();
         let keepalive_at = keep_alive.map(|k| last_packet + k.mul_f32(1.5));
         tokio::select! {
             biased;
             _ = shutdown.changed() => return End::Shutdown,
             () = kick.notified() => return End::TakenOver,
-            r = reader.read_buf(rbuf) => {
+            r = reader.read_buf(&mut rbuf.buf) => {
                 match r {
                     Ok(0) | Err(_) => return End::Closed,
-                    Ok(n) => Metrics::add(&broker.metrics.bytes_received, n as u64),
+                    Ok(n) => {
+                        rbuf.filled(n);
+                        Metrics::add(&broker.metrics.bytes_received, n as u64);
+                    }
                 }
                 loop {
-                    match decoder.decode(rbuf) {
+                    match decoder.decode(&mut rbuf.buf) {
                         Ok(Some(packet)) => {
                             last_packet = tokio::time::Instant::now();
                             if let Some(end) = conn.handle(packet, Instant::now(), wbuf) {
@@ -249,7 +252,7 @@ where
                         Err(e) => return End::Violation(ProtocolViolation::Decode(e)),
                     }
                 }
-                shrink_if_idle(rbuf);
+                rbuf.settle();
             }
             () = session.wake.notified() => {}
             () = sleep_until_opt(keepalive_at) => return End::KeepAliveTimeout,
@@ -260,34 +263,22 @@ where
 /// Read until one packet decodes; `Ok(None)` on a clean close.
 async fn read_packet<R: AsyncRead + Unpin>(
     reader: &mut R,
-    rbuf: &mut BytesMut,
+    rbuf: &mut ReadBuffer,
     decoder: &mut Decoder,
     metrics: &Metrics,
 ) -> Result<Option<Packet>, DecodeError> {
     loop {
-        if let Some(p) = decoder.decode(rbuf)? {
+        if let Some(p) = decoder.decode(&mut rbuf.buf)? {
             return Ok(Some(p));
         }
-        reserve_read_space(rbuf);
-        match reader.read_buf(rbuf).await {
+        rbuf.prepare();
+        match reader.read_buf(&mut rbuf.buf).await {
             Ok(0) | Err(_) => return Ok(None),
-            Ok(n) => Metrics::add(&metrics.bytes_received, n as u64),
+            Ok(n) => {
+                rbuf.filled(n);
+                Metrics::add(&metrics.bytes_received, n as u64);
+            }
         }
-    }
-}
-
-/// Keep a little spare room for the next read; the buffer starts empty and
-/// only grows while data is arriving.
-fn reserve_read_space(rbuf: &mut BytesMut) {
-    if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-        rbuf.reserve(READ_CHUNK.max(rbuf.len()));
-    }
-}
-
-/// Give back a large read buffer once it has been fully consumed.
-fn shrink_if_idle(rbuf: &mut BytesMut) {
-    if rbuf.is_empty() && rbuf.capacity() > IDLE_BUFFER_LIMIT {
-        *rbuf = BytesMut::new();
     }
 }
 
@@ -323,4 +314,20 @@ fn disconnect_packet(reason: ReasonCode, reason_string: Option<String>) -> Packe
             ..DisconnectProperties::default()
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every idle connection holds one of these futures: keep it small.
+    #[test]
+    fn the_connection_task_stays_small() {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let broker =
+            std::sync::Arc::new(crate::broker::Broker::new(crate::config::Config::default()));
+        let (stream, _peer) = tokio::io::duplex(64);
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+        let task = super::run(broker, stream, addr, rx);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 2048, "connection task future is {size} bytes");
+    }
 }

@@ -390,7 +390,10 @@ impl Connection {
         for (id, item) in batch.drain(..) {
             self.write_publish(id, &item, false, now, out);
         }
-        self.sendable = batch;
+        if batch.capacity() <= 64 {
+            // Keep a small scratch vector; drop one grown by a burst (idle footprint).
+            self.sendable = batch;
+        }
         owned
     }
 
