@@ -43,6 +43,8 @@ pub enum Event {
         /// Whether the server resumed a stored session (then unacknowledged
         /// publishes were resent with DUP), or started a new one (then they
         /// were queued again as new publishes: see the module documentation).
+        /// MQTT 3.1 has no such flag: there it is true when we asked to keep
+        /// the session.
         session_present: bool,
         /// The CONNACK properties as received: Assigned Client Identifier,
         /// Server Keep Alive, Receive Maximum, Maximum QoS and the rest.

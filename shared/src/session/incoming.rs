@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use super::outbound::{Inflight, PendingKind, Queued, Stage};
 use super::{ClientSession, ConnectionState, Event, ServerLimits, SessionError};
-use crate::packet::{Ack, AckKind, ConnAck, Packet, PacketId, Publish, QosPid, SubAck, UnsubAck};
+use crate::packet::{Ack, AckKind, ConnAck, Packet, PacketId, ProtocolVersion, Publish, QosPid};
+use crate::packet::{SubAck, UnsubAck};
 use crate::reason::ReasonCode;
 
 impl ClientSession {
@@ -58,6 +59,11 @@ impl ClientSession {
             });
             return;
         }
+        // MQTT 3.1 has no Session Present flag: a server that was asked to
+        // keep the session is taken at its word, so unacknowledged messages
+        // are resent with their ids rather than as new ones.
+        let session_present = ack.session_present
+            || (self.options.version == ProtocolVersion::V3_1 && !self.options.clean_start);
         if ack.session_present && self.options.clean_start {
             self.fail(now, SessionError::UnexpectedSessionPresent);
             return;
@@ -73,10 +79,10 @@ impl ClientSession {
         }
         self.state = ConnectionState::Connected;
         self.events.push_back(Event::Connected {
-            session_present: ack.session_present,
+            session_present,
             properties: Box::new(props),
         });
-        if ack.session_present {
+        if session_present {
             self.resend_inflight(now);
         } else {
             self.inbound_qos2.clear();

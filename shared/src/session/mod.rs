@@ -64,6 +64,8 @@
 //! - `event`: [`Event`] and [`RequestId`].
 //! - `error`: [`SessionError`].
 //! - `outbound`: packet ids, the inflight window and the queue behind it.
+//! - `requests`: publish, subscribe, unsubscribe, disconnect, and the pump
+//!   that moves queued publishes into the window.
 //! - `incoming`: what each packet from the server does.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -73,24 +75,23 @@ use bytes::{Bytes, BytesMut};
 
 use crate::error::EncodeError;
 use crate::framing::Decoder;
-use crate::packet::UserProperty;
-use crate::packet::{Disconnect, Packet, PacketId, ProtocolVersion, Publish, PublishProperties};
-use crate::packet::{QoS, QosPid, Subscribe, SubscribeProperties, Subscription, Unsubscribe};
+use crate::packet::{Disconnect, Packet, PacketId, ProtocolVersion};
 use crate::reason::ReasonCode;
-use crate::topic::{TopicFilter, TopicName};
+use crate::topic::TopicName;
 
 mod error;
 mod event;
 mod incoming;
 mod options;
 mod outbound;
+mod requests;
 
 pub use error::SessionError;
 pub use event::{Event, RequestId};
 pub use options::{ClientOptions, DEFAULT_MAX_PACKET_SIZE, DEFAULT_MAX_QUEUED};
 pub use options::{PROTOCOL_MAX_PACKET_SIZE, ServerLimits};
 
-use outbound::{Outbound, PLACEHOLDER_ID, PendingKind, Queued};
+use outbound::{Outbound, PendingKind};
 
 /// Where the current connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,6 +142,22 @@ pub struct ClientSession {
     /// The server's topic aliases on this connection ([MQTT-3.3.2-7]: they
     /// do not outlive it).
     aliases: HashMap<u16, TopicName>,
+}
+
+impl std::fmt::Debug for ClientSession {
+    /// The state and the queue lengths; not the buffers.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSession")
+            .field("client_id", &self.options.client_id)
+            .field("version", &self.options.version)
+            .field("state", &self.state)
+            .field("inflight", &self.outbound.inflight.len())
+            .field("queued", &self.outbound.queue.len())
+            .field("pending_requests", &self.outbound.pending.len())
+            .field("events", &self.events.len())
+            .field("unsent_bytes", &self.out.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientSession {
@@ -336,216 +353,6 @@ impl ClientSession {
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
-    }
-
-    /// Publish an application message. `payload` is shared, never copied.
-    ///
-    /// QoS 0 needs a connection and completes when handed over in a
-    /// transmit. QoS 1/2 may be called while disconnected: the message waits
-    /// in the bounded queue. Fails at once for a limit the server already
-    /// announced (Maximum QoS, Retain Available, Maximum Packet Size), a full
-    /// queue, an empty topic, a Topic Alias (we send none) or a Subscription
-    /// Identifier ([MQTT-3.3.4-6]).
-    pub fn publish(
-        &mut self,
-        now: Duration,
-        topic: TopicName,
-        payload: Bytes,
-        qos: QoS,
-        retain: bool,
-        properties: PublishProperties,
-    ) -> Result<RequestId, SessionError> {
-        if topic.is_empty() {
-            return Err(SessionError::InvalidPublish(
-                "[MQTT-3.3.2-1] the topic name must not be empty",
-            ));
-        }
-        if properties.topic_alias.is_some() {
-            return Err(SessionError::InvalidPublish(
-                "this session sends no topic aliases (3.3.2.3.4): leave topic_alias empty",
-            ));
-        }
-        if !properties.subscription_identifiers.is_empty() {
-            return Err(SessionError::InvalidPublish(
-                "[MQTT-3.3.4-6] a PUBLISH from a client must not carry a Subscription Identifier",
-            ));
-        }
-        let publish = Publish {
-            dup: false,
-            qos_pid: QosPid::new(qos, PLACEHOLDER_ID),
-            retain,
-            topic,
-            properties,
-            payload,
-        };
-        let connected = self.is_connected();
-        if qos == QoS::AtMostOnce {
-            if !connected {
-                return Err(SessionError::NotConnected("a QoS 0 publish"));
-            }
-            self.check_limits(&publish)?;
-            self.send(now, &Packet::Publish(publish))?;
-            let id = self.next_request();
-            self.qos0_in_out.push(id);
-            return Ok(id);
-        }
-        if connected {
-            self.check_limits(&publish)?;
-            let size = Packet::Publish(publish.clone()).encoded_len(self.options.version);
-            let max = self.server.maximum_packet_size;
-            if size > max as usize {
-                return Err(SessionError::PacketTooLarge { size, max });
-            }
-        }
-        if self.outbound.queue.len() >= self.options.max_queued {
-            return Err(SessionError::QueueFull {
-                max: self.options.max_queued,
-            });
-        }
-        let id = self.next_request();
-        self.outbound.queue.push_back(Queued { id, publish, qos });
-        self.pump(now);
-        Ok(id)
-    }
-
-    /// Send SUBSCRIBE; [`Event::Subscribed`] carries the SUBACK.
-    pub fn subscribe(
-        &mut self,
-        now: Duration,
-        subscriptions: Vec<Subscription>,
-        properties: SubscribeProperties,
-    ) -> Result<RequestId, SessionError> {
-        if subscriptions.is_empty() {
-            return Err(SessionError::Encode(EncodeError::Invalid(
-                "[MQTT-3.8.3-2] SUBSCRIBE needs a topic filter",
-            )));
-        }
-        self.request(now, PendingKind::Subscribe, |packet_id| {
-            Packet::Subscribe(Subscribe {
-                packet_id,
-                subscriptions,
-                properties,
-            })
-        })
-    }
-
-    /// Send UNSUBSCRIBE; [`Event::Unsubscribed`] carries the UNSUBACK.
-    pub fn unsubscribe(
-        &mut self,
-        now: Duration,
-        filters: Vec<TopicFilter>,
-        user_properties: Vec<UserProperty>,
-    ) -> Result<RequestId, SessionError> {
-        if filters.is_empty() {
-            return Err(SessionError::Encode(EncodeError::Invalid(
-                "[MQTT-3.10.3-2] UNSUBSCRIBE needs a topic filter",
-            )));
-        }
-        self.request(now, PendingKind::Unsubscribe(filters.len()), |packet_id| {
-            Packet::Unsubscribe(Unsubscribe {
-                packet_id,
-                filters,
-                user_properties,
-            })
-        })
-    }
-
-    /// End the connection normally: queues DISCONNECT with `reason` (5.0;
-    /// 0x04 asks the server to publish our will) and emits
-    /// [`Event::Disconnected`]. QoS 1/2 state is kept, for a later
-    /// `connect` that resumes the session.
-    pub fn disconnect(&mut self, now: Duration, reason: ReasonCode) -> Result<(), SessionError> {
-        if !self.is_connected() {
-            return Err(SessionError::NotConnected("DISCONNECT"));
-        }
-        let packet = Packet::Disconnect(Disconnect {
-            reason,
-            ..Disconnect::default()
-        });
-        self.send(now, &packet)?;
-        self.close(reason, None, false);
-        Ok(())
-    }
-
-    /// Allocate a packet id, encode a SUBSCRIBE or UNSUBSCRIBE with it and
-    /// remember what its acknowledgement completes.
-    fn request(
-        &mut self,
-        now: Duration,
-        kind: PendingKind,
-        build: impl FnOnce(PacketId) -> Packet,
-    ) -> Result<RequestId, SessionError> {
-        if !self.is_connected() {
-            return Err(SessionError::NotConnected(match kind {
-                PendingKind::Subscribe => "SUBSCRIBE",
-                PendingKind::Unsubscribe(_) => "UNSUBSCRIBE",
-            }));
-        }
-        let pid = self
-            .outbound
-            .ids
-            .allocate()
-            .ok_or(SessionError::PacketIdsExhausted)?;
-        if let Err(e) = self.send(now, &build(pid)) {
-            self.outbound.ids.release(pid);
-            return Err(e);
-        }
-        let id = self.next_request();
-        self.outbound.pending.insert(pid, (id, kind));
-        Ok(id)
-    }
-
-    /// Send queued publishes while the server's Receive Maximum allows.
-    fn pump(&mut self, now: Duration) {
-        if !self.is_connected() {
-            return;
-        }
-        while self.outbound.inflight.len() < usize::from(self.server.receive_maximum) {
-            let Some(queued) = self.outbound.queue.pop_front() else {
-                break;
-            };
-            if let Err(e) = self.check_limits(&queued.publish) {
-                self.published(queued.id, Err(e));
-                continue;
-            }
-            let Some(pid) = self.outbound.ids.allocate() else {
-                // Every id is held by a pending request: wait for one.
-                self.outbound.queue.push_front(queued);
-                break;
-            };
-            let mut publish = queued.publish;
-            publish.qos_pid = QosPid::new(queued.qos, pid);
-            if let Err(e) = self.send(now, &Packet::Publish(publish.clone())) {
-                self.outbound.ids.release(pid);
-                self.published(queued.id, Err(e));
-                continue;
-            }
-            let stage = match queued.qos {
-                QoS::ExactlyOnce => outbound::Stage::Qos2Sent,
-                _ => outbound::Stage::Qos1Sent,
-            };
-            self.outbound.inflight.push_back(outbound::Inflight {
-                id: queued.id,
-                publish,
-                stage,
-            });
-        }
-    }
-
-    /// The server's Maximum QoS and Retain Available ([MQTT-3.2.2-11],
-    /// [MQTT-3.2.2-14]); the size is checked when encoding.
-    fn check_limits(&self, publish: &Publish) -> Result<(), SessionError> {
-        let qos = publish.qos_pid.qos();
-        if qos > self.server.maximum_qos {
-            return Err(SessionError::QoSNotSupported {
-                requested: qos,
-                max: self.server.maximum_qos,
-            });
-        }
-        if publish.retain && !self.server.retain_available {
-            return Err(SessionError::RetainNotSupported);
-        }
-        Ok(())
     }
 
     /// Encode `packet` into the transmit buffer within the server's

@@ -166,3 +166,18 @@ fn unsent_qos0_fails_when_the_link_drops() {
     assert_eq!(h.events(), [format!("published {id} failed 0x80")]);
     assert_eq!(h.session.poll_transmit(), None);
 }
+
+#[test]
+fn mqtt_3_1_resumes_a_kept_session_without_the_flag() {
+    let mut options = ClientOptions::new("c");
+    options.version = courtier_proto::ProtocolVersion::V3_1;
+    options.clean_start = false;
+    let mut h = Harness::new(options);
+    h.open();
+    h.recv([connack(false)]);
+    assert_eq!(h.events(), ["connected session"]);
+    h.publish("t", "x", QoS::AtLeastOnce);
+    h.sent();
+    assert_eq!(h.reconnect(false), ["connected session"]);
+    assert_eq!(h.sent(), [r#"PUBLISH q1 #1 dup t "x""#]);
+}
