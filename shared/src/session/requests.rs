@@ -14,7 +14,8 @@ use crate::reason::ReasonCode;
 use crate::topic::{TopicFilter, TopicName};
 
 impl ClientSession {
-    /// Publish an application message. `payload` is shared, never copied.
+    /// Publish an application message. `payload` is held by reference while
+    /// queued and inflight: resends cost no copy.
     ///
     /// QoS 0 needs a connection and completes when handed over in a
     /// transmit. QoS 1/2 may be called while disconnected: the message waits
@@ -84,7 +85,7 @@ impl ClientSession {
         Ok(id)
     }
 
-    /// Send SUBSCRIBE; [`Event::Subscribed`] carries the SUBACK.
+    /// Send SUBSCRIBE; [`Event::Subscribed`](super::Event::Subscribed) carries the SUBACK.
     pub fn subscribe(
         &mut self,
         now: Duration,
@@ -105,7 +106,7 @@ impl ClientSession {
         })
     }
 
-    /// Send UNSUBSCRIBE; [`Event::Unsubscribed`] carries the UNSUBACK.
+    /// Send UNSUBSCRIBE; [`Event::Unsubscribed`](super::Event::Unsubscribed) carries the UNSUBACK.
     pub fn unsubscribe(
         &mut self,
         now: Duration,
@@ -128,7 +129,7 @@ impl ClientSession {
 
     /// End the connection normally: queues DISCONNECT with `reason` (5.0;
     /// 0x04 asks the server to publish our will) and emits
-    /// [`Event::Disconnected`]. QoS 1/2 state is kept, for a later
+    /// [`Event::Disconnected`](super::Event::Disconnected). QoS 1/2 state is kept, for a later
     /// `connect` that resumes the session.
     pub fn disconnect(&mut self, now: Duration, reason: ReasonCode) -> Result<(), SessionError> {
         if !self.is_connected() {
