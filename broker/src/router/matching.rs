@@ -21,11 +21,15 @@ const LINEAR_SCAN_LIMIT: usize = 32;
 /// cover realistic topics; deeper ones spill to the heap.
 type Levels<'p> = SmallVec<[(&'p str, u64); 16]>;
 
-/// Pending branches of the walk, as (node, index of its next level). Each
-/// level adds at most one (the `+` branch beside the literal one).
-type Stack<'t, K> = SmallVec<[(&'t Node<K>, usize); 16]>;
+/// The nodes reached at one depth of the walk. Usually a handful (the
+/// literal path and a few `+` branches), so they stay inline.
+type Frontier<'t, K> = SmallVec<[&'t Node<K>; 16]>;
 
 /// Collect where `topic` goes into `out` (already cleared).
+///
+/// Breadth-first, one topic level at a time: the lookups of one level are
+/// independent of each other, so the processor overlaps their cache misses,
+/// which is where matching spends its time.
 pub(super) fn walk<K: Clone + Eq + Hash>(
     root: &Node<K>,
     hasher: &LevelHasher,
@@ -47,29 +51,41 @@ pub(super) fn walk<K: Clone + Eq + Hash>(
         direct_nodes: 0,
         index: None,
     };
-    let mut stack: Stack<'_, K> = SmallVec::new();
     // The root alone is subject to the `$` rule: first-level wildcards do
     // not match topics starting with `$` ([MQTT-4.7.2-1]).
     let dollar = topic.starts_with('$');
-    let mut pending = Some((root, 0));
-    while let Some((node, depth)) = pending.take().or_else(|| stack.pop()) {
+    let mut frontier: Frontier<'_, K> = SmallVec::new();
+    let mut next: Frontier<'_, K> = SmallVec::new();
+    frontier.push(root);
+    for (depth, &(level, hash)) in levels.iter().enumerate() {
         let wildcards = !(dollar && depth == 0);
-        // `#` matches this level and everything below it, including
-        // nothing below it (`a/#` matches `a`).
-        if wildcards && let Some(hash) = &node.hash {
+        for node in frontier.drain(..) {
+            if wildcards {
+                // `#` matches this level and everything below it.
+                if let Some(hash) = &node.hash {
+                    collector.collect(hash);
+                }
+                if let Some(plus) = &node.plus {
+                    next.push(plus);
+                }
+            }
+            if let Some(child) = node.literal(level, hash) {
+                next.push(child);
+            }
+        }
+        if next.is_empty() {
+            return;
+        }
+        std::mem::swap(&mut frontier, &mut next);
+    }
+    // Every level consumed: the filters ending here match, and so do those
+    // ending in `#` here, which also matches its parent (`a/#` matches `a`).
+    for node in frontier {
+        if let Some(hash) = &node.hash {
             collector.collect(hash);
         }
-        let Some(&(level, hash)) = levels.get(depth) else {
-            if let Some(subs) = &node.subs {
-                collector.collect(subs);
-            }
-            continue;
-        };
-        if wildcards && let Some(plus) = &node.plus {
-            stack.push((plus, depth + 1));
-        }
-        if let Some(child) = node.literal(level, hash) {
-            pending = Some((child, depth + 1));
+        if let Some(subs) = &node.subs {
+            collector.collect(subs);
         }
     }
 }
