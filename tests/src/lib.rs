@@ -84,7 +84,7 @@ pub fn start_broker(args: &[&str]) -> BrokerProcess {
     let bin = broker_binary();
     assert!(
         bin.exists(),
-        "broker binary {} not found: run `cargo build -p courtier` first or set COURTIER_BIN",
+        "broker binary {} not found: run `cargo build -p courtier` (or `cargo test --workspace`, which builds it) or set COURTIER_BIN",
         bin.display()
     );
     let mut child = Command::new(&bin)
