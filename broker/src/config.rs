@@ -346,4 +346,25 @@ mod tests {
         let err = parse(&["--receive-maximum", "0"]).resolve().unwrap_err();
         assert!(err.to_string().contains("receive_maximum"));
     }
+
+    #[test]
+    fn the_example_file_is_valid_and_states_the_defaults() {
+        let text = include_str!("../courtier.example.toml");
+        let file: Options = toml::from_str(text).expect("example parses");
+        let from_file = file
+            .build("courtier.example.toml")
+            .expect("example is valid");
+        let defaults = Config::default();
+        assert_eq!(from_file.tcp, defaults.tcp);
+        assert_eq!(from_file.receive_maximum, defaults.receive_maximum);
+        assert_eq!(from_file.max_packet_size, defaults.max_packet_size);
+        assert_eq!(from_file.max_queued_messages, defaults.max_queued_messages);
+        assert_eq!(from_file.max_inflight, defaults.max_inflight);
+        assert_eq!(from_file.connect_timeout, defaults.connect_timeout);
+        assert_eq!(from_file.sys_interval, defaults.sys_interval);
+        assert_eq!(from_file.max_connections, defaults.max_connections);
+        assert_eq!(from_file.topic_alias_maximum, defaults.topic_alias_maximum);
+        assert_eq!(from_file.max_session_expiry, defaults.max_session_expiry);
+        assert_eq!(from_file.max_keepalive, defaults.max_keepalive);
+    }
 }

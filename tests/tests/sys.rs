@@ -32,10 +32,20 @@ async fn sys_topics_are_published_retained() {
         );
     }
     assert!(seen["$SYS/broker/version"].starts_with("courtier"));
-    let connected: u64 = seen["$SYS/broker/clients/connected"]
-        .parse()
-        .expect("a number");
-    assert!(connected >= 1);
+    // The retained values may predate this client; the next update counts it.
+    loop {
+        let connected: u64 = seen["$SYS/broker/clients/connected"]
+            .parse()
+            .expect("a number");
+        if connected >= 1 {
+            break;
+        }
+        let m = c.recv_publish().await;
+        seen.insert(
+            m.topic.as_str().to_owned(),
+            String::from_utf8_lossy(&m.payload).into_owned(),
+        );
+    }
 }
 
 #[tokio::test]
@@ -65,4 +75,35 @@ async fn shutdown_sends_server_shutting_down_to_v5_clients() {
         ),
         "{seen:?}"
     );
+}
+
+#[tokio::test]
+async fn clients_cannot_publish_to_sys_topics() {
+    use courtier_e2e::publish_retained;
+    use courtier_proto::packet::{Ack, AckKind};
+    let b = start_broker(&[]);
+    let (mut watcher, _) =
+        RawClient::connect(b.addr, connect_packet(ProtocolVersion::V5, "w")).await;
+    watcher.subscribe("$SYS/#", QoS::AtMostOnce).await;
+    let (mut spoof, _) =
+        RawClient::connect(b.addr, connect_packet(ProtocolVersion::V5, "spoof")).await;
+    spoof
+        .send(&publish_retained(
+            "$SYS/broker/version",
+            b"evil 1.0",
+            QoS::AtLeastOnce,
+            1,
+        ))
+        .await;
+    match spoof.recv().await {
+        Packet::Ack(Ack {
+            kind: AckKind::PubAck,
+            reason,
+            ..
+        }) => assert_eq!(reason, ReasonCode::NotAuthorized),
+        other => panic!("expected PUBACK, got {other:?}"),
+    }
+    watcher
+        .expect_silence(std::time::Duration::from_millis(300))
+        .await;
 }

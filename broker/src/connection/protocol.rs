@@ -201,6 +201,22 @@ impl Connection {
             return Err(ProtocolViolation::TopicAliasUnknown);
         }
 
+        // `$SYS` belongs to the broker: a client cannot spoof its status topics.
+        // The PUBLISH is acknowledged (so the client's flow completes) but dropped.
+        if is_sys_topic(&p.topic) {
+            let refused = if self.version.is_v5() {
+                ReasonCode::NotAuthorized
+            } else {
+                ReasonCode::Success
+            };
+            match p.qos_pid {
+                QosPid::AtMostOnce => {}
+                QosPid::AtLeastOnce(id) => self.write(&ack(AckKind::PubAck, id, refused), out),
+                QosPid::ExactlyOnce(id) => self.write(&ack(AckKind::PubRec, id, refused), out),
+            }
+            return Ok(());
+        }
+
         if let Some(id) = p.qos_pid.packet_id() {
             let mut st = self.session.state.lock();
             if p.qos_pid.qos() == QoS::ExactlyOnce && st.inbound_qos2.contains(&id) {
@@ -496,4 +512,9 @@ fn ack(kind: AckKind, packet_id: PacketId, reason: ReasonCode) -> Packet {
         reason_string: None,
         user_properties: Vec::new(),
     })
+}
+
+/// Whether a topic is one of the broker's own `$SYS` topics.
+fn is_sys_topic(topic: &TopicName) -> bool {
+    topic.as_str() == "$SYS" || topic.as_str().starts_with("$SYS/")
 }
