@@ -171,7 +171,9 @@ impl<K: Clone + Eq + Hash> SubscriptionTree<K> {
     ///
     /// Allocates nothing beyond `out`'s growth and the identifier vectors,
     /// except for a dedupe index when one key's matches must be merged
-    /// across many deliveries.
+    /// across many deliveries, and for topics of more than 16 levels or
+    /// more than 16 matching branches at one level (the walk's inline
+    /// buffers then spill to the heap).
     pub fn matches(&self, topic: &TopicName, publisher: Option<&K>, out: &mut Vec<Delivery<K>>) {
         out.clear();
         matching::walk(&self.root, &self.hasher, topic.as_str(), publisher, out);
