@@ -2,9 +2,10 @@
 //! registry and metrics, and the operations that touch several of them.
 //!
 //! # Lock order
-//! `sessions` (registry) before any session's own `state` lock; the tree and
-//! retained locks are taken alone, never while another lock is held, except
-//! the registry read during fan-out. No lock is ever held across `.await`.
+//! `sessions` (registry) → a session's `state` → `tree` / `retained`. Nobody
+//! takes a session lock while holding the tree or retained lock: fan-out
+//! collects its deliveries and releases the tree before queueing. No lock is
+//! ever held across `.await`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,9 +23,9 @@ use crate::metrics::Metrics;
 use crate::retained::RetainedStore;
 use crate::router::{Delivery, SubscriptionTree};
 use crate::session::queue::Outgoing;
-use crate::session::{ConnHandle, PendingWill, SessionShared};
+use crate::session::{ConnHandle, PendingWill, SessionKey, SessionShared};
 
-/// A session key in the subscription tree: the client identifier.
+/// A session's key in the registry: the client identifier.
 pub type ClientKey = ByteString;
 
 /// Everything the connections share.
@@ -33,7 +34,7 @@ pub struct Broker {
     /// The validated configuration.
     pub config: Config,
     /// Who is subscribed to what.
-    pub tree: RwLock<SubscriptionTree<ClientKey>>,
+    pub tree: RwLock<SubscriptionTree<SessionKey>>,
     /// Retained messages by topic.
     pub retained: RwLock<RetainedStore<Arc<Message>>>,
     /// Sessions by client id, connected or not.
@@ -74,9 +75,10 @@ impl Broker {
     }
 
     /// Publish a message: update the retained store if it carries RETAIN,
-    /// then route it to every matching session. Returns how many sessions
-    /// it was queued for.
-    pub fn publish(&self, msg: Arc<Message>) -> usize {
+    /// then route it to every matching session. `publisher` is the
+    /// publishing session, for No Local. Returns how many sessions it was
+    /// queued for.
+    pub fn publish(&self, msg: Arc<Message>, publisher: Option<&SessionKey>) -> usize {
         if msg.retain {
             let mut retained = self.retained.write();
             if msg.payload.is_empty() {
@@ -85,34 +87,25 @@ impl Broker {
                 retained.set(&msg.topic, Arc::clone(&msg));
             }
         }
-        self.route(&msg)
+        self.route(&msg, publisher)
     }
 
     /// Fan a message out to its subscribers: clones the `Arc`, never the payload.
-    pub fn route(&self, msg: &Arc<Message>) -> usize {
-        let mut deliveries: Vec<Delivery<ClientKey>> = Vec::new();
+    /// The tree lock is released before any session is touched.
+    pub fn route(&self, msg: &Arc<Message>, publisher: Option<&SessionKey>) -> usize {
+        let mut deliveries: Vec<Delivery<SessionKey>> = Vec::new();
         self.tree
             .read()
-            .matches(&msg.topic, msg.publisher.as_ref(), &mut deliveries);
-        if deliveries.is_empty() {
-            return 0;
-        }
-        let targets: Vec<(Arc<SessionShared>, Delivery<ClientKey>)> = {
-            let sessions = self.sessions.lock();
-            deliveries
-                .into_iter()
-                .filter_map(|d| sessions.get(&d.key).map(|s| (Arc::clone(s), d)))
-                .collect()
-        };
-        let n = targets.len();
-        for (session, d) in targets {
+            .matches(&msg.topic, publisher, &mut deliveries);
+        let n = deliveries.len();
+        for d in deliveries {
             let item = Outgoing {
                 msg: Arc::clone(msg),
                 qos: msg.qos.min(d.qos),
                 retain: msg.retain && d.retain_as_published,
                 subscription_ids: d.subscription_identifiers.into_iter().collect(),
             };
-            session.deliver(item, &self.metrics);
+            d.key.0.deliver(item, &self.metrics);
         }
         n
     }
@@ -217,13 +210,13 @@ impl Broker {
             if let Some(will) = will
                 && will.properties.will_delay_interval.unwrap_or(0) == 0
             {
-                self.publish_will(&session.client_id, will, now);
+                self.publish_will(session, will, now);
             }
             return;
         }
         if expiry == 0 {
             if let Some(will) = will {
-                self.publish_will(&session.client_id, will, now);
+                self.publish_will(session, will, now);
             }
             self.end_session(session);
             return;
@@ -232,7 +225,7 @@ impl Broker {
         if let Some(will) = will {
             let delay = will.properties.will_delay_interval.unwrap_or(0);
             if delay == 0 {
-                self.publish_will(&session.client_id, will, now);
+                self.publish_will(session, will, now);
             } else {
                 let at = now + Duration::from_secs(u64::from(delay.min(expiry)));
                 session.state.lock().pending_will = Some(PendingWill { will, at });
@@ -273,7 +266,7 @@ impl Broker {
             (will, expired)
         };
         if let Some(w) = due_will {
-            self.publish_will(&session.client_id, w.will, now);
+            self.publish_will(session, w.will, now);
         }
         if expired {
             self.end_session(session);
@@ -307,18 +300,19 @@ impl Broker {
             owner.kick.notify_one();
         }
         if !filters.is_empty() {
+            let key = SessionKey(Arc::clone(session));
             let mut tree = self.tree.write();
             for f in &filters {
-                tree.unsubscribe(&session.client_id, f);
+                tree.unsubscribe(&key, f);
             }
         }
         if let Some(w) = will {
-            self.publish_will(&session.client_id, w.will, clock_now());
+            self.publish_will(session, w.will, clock_now());
         }
     }
 
     /// Publish a will message as if the client had sent it.
-    pub fn publish_will(&self, client_id: &ClientKey, will: LastWill, now: Instant) {
+    pub fn publish_will(&self, session: &Arc<SessionShared>, will: LastWill, now: Instant) {
         let p = will.properties;
         let expires_at = p
             .message_expiry_interval
@@ -339,10 +333,9 @@ impl Broker {
                 content_type: p.content_type,
             },
             expires_at,
-            publisher: Some(client_id.clone()),
         };
-        tracing::debug!(client = %client_id, topic = %msg.topic, "publishing will");
-        self.publish(Arc::new(msg));
+        tracing::debug!(client = %session.client_id, topic = %msg.topic, "publishing will");
+        self.publish(Arc::new(msg), Some(&SessionKey(Arc::clone(session))));
     }
 
     /// A broker-made message (`$SYS`), retained, QoS 0.
@@ -350,15 +343,17 @@ impl Broker {
         let Ok(topic) = TopicName::new(topic.to_owned()) else {
             return;
         };
-        self.publish(Arc::new(Message {
-            topic,
-            payload: value.into(),
-            qos: QoS::AtMostOnce,
-            retain: true,
-            properties: PublishProperties::default(),
-            expires_at: None,
-            publisher: None,
-        }));
+        self.publish(
+            Arc::new(Message {
+                topic,
+                payload: value.into(),
+                qos: QoS::AtMostOnce,
+                retain: true,
+                properties: PublishProperties::default(),
+                expires_at: None,
+            }),
+            None,
+        );
     }
 }
 

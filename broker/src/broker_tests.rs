@@ -19,7 +19,7 @@ fn handle(id: u64) -> ConnHandle {
     }
 }
 
-fn subscribe(broker: &Broker, session: &SessionShared, filter: &str, qos: QoS) {
+fn subscribe(broker: &Broker, session: &Arc<SessionShared>, filter: &str, qos: QoS) {
     let filter = TopicFilter::new(filter.to_owned()).expect("filter");
     let entry = crate::router::SubscriptionEntry {
         options: SubscriptionOptions {
@@ -28,10 +28,8 @@ fn subscribe(broker: &Broker, session: &SessionShared, filter: &str, qos: QoS) {
         },
         identifier: None,
     };
-    broker
-        .tree
-        .write()
-        .subscribe(session.client_id.clone(), &filter, entry);
+    let key = crate::session::SessionKey(Arc::clone(session));
+    broker.tree.write().subscribe(key, &filter, entry);
     session.state.lock().subscriptions.insert(filter, entry);
 }
 
@@ -43,7 +41,6 @@ fn message(topic: &str, payload: &'static [u8], qos: QoS) -> Arc<Message> {
         retain: false,
         properties: PublishProperties::default(),
         expires_at: None,
-        publisher: None,
     })
 }
 
@@ -76,7 +73,7 @@ async fn fan_out_shares_the_payload_without_copying() {
     subscribe(&b, &one, "t/#", QoS::AtLeastOnce);
     subscribe(&b, &two, "t/+", QoS::AtMostOnce);
     let msg = message("t/a", b"payload", QoS::AtLeastOnce);
-    assert_eq!(b.publish(Arc::clone(&msg)), 2);
+    assert_eq!(b.publish(Arc::clone(&msg), None), 2);
     for (s, qos) in [(&one, QoS::AtLeastOnce), (&two, QoS::AtMostOnce)] {
         let st = s.state.lock();
         let item = st.queue.front().expect("queued");
@@ -93,8 +90,8 @@ async fn offline_sessions_queue_qos1_and_count_dropped_qos0() {
         .session;
     subscribe(&b, &s, "t", QoS::AtLeastOnce);
     b.detach(&s, 1, None);
-    b.publish(message("t", b"0", QoS::AtMostOnce));
-    b.publish(message("t", b"1", QoS::AtLeastOnce));
+    b.publish(message("t", b"0", QoS::AtMostOnce), None);
+    b.publish(message("t", b"1", QoS::AtLeastOnce), None);
     assert_eq!(queued(&s), 1);
     assert_eq!(Metrics::get(&b.metrics.dropped_offline_qos0), 1);
 }
@@ -160,4 +157,22 @@ async fn takeover_kicks_the_old_connection_and_keeps_the_session() {
     // The old connection's late detach must not take the session offline.
     b.detach(&first, 1, None);
     assert!(first.state.lock().owner.as_ref().is_some_and(|o| o.id == 2));
+}
+
+#[tokio::test]
+async fn clean_start_discards_the_old_sessions_subscriptions() {
+    let b = broker();
+    let old = b
+        .attach(&"c".into(), false, u32::MAX, 10, handle(1))
+        .session;
+    subscribe(&b, &old, "t", QoS::AtLeastOnce);
+    let new = b.attach(&"c".into(), true, 0, 10, handle(2));
+    assert!(!new.present);
+    assert!(!Arc::ptr_eq(&old, &new.session));
+    assert!(
+        b.tree.read().is_empty(),
+        "the old session's subscription left the tree"
+    );
+    assert_eq!(b.publish(message("t", b"x", QoS::AtLeastOnce), None), 0);
+    assert_eq!(queued(&new.session), 0);
 }

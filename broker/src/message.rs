@@ -7,7 +7,6 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use bytestring::ByteString;
 use courtier_proto::packet::PublishProperties;
 use courtier_proto::{QoS, TopicName};
 
@@ -29,8 +28,6 @@ pub struct Message {
     pub properties: PublishProperties,
     /// When the Message Expiry Interval runs out, if one was given.
     pub expires_at: Option<Instant>,
-    /// The publishing client, for No Local; `None` for broker-made messages.
-    pub publisher: Option<ByteString>,
 }
 
 impl Message {
@@ -64,7 +61,6 @@ mod tests {
             retain: false,
             properties: PublishProperties::default(),
             expires_at,
-            publisher: None,
         }
     }
 

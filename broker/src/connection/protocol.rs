@@ -23,9 +23,9 @@ use crate::broker::Broker;
 use crate::message::Message;
 use crate::metrics::{DropReason, Metrics};
 use crate::router::SubscriptionEntry;
-use crate::session::SessionShared;
 use crate::session::inflight::InflightState;
 use crate::session::queue::Outgoing;
+use crate::session::{SessionKey, SessionShared};
 
 /// Per-connection limits negotiated in CONNECT.
 #[derive(Debug, Clone)]
@@ -47,6 +47,8 @@ pub(super) struct Limits {
 pub struct Connection {
     broker: Arc<Broker>,
     session: Arc<SessionShared>,
+    /// The session's identity in the subscription tree.
+    key: SessionKey,
     conn_id: u64,
     kick: Arc<Notify>,
     client_id: ByteString,
@@ -75,6 +77,7 @@ impl Connection {
     ) -> Self {
         Self {
             broker,
+            key: SessionKey(Arc::clone(&session)),
             session,
             conn_id,
             kick,
@@ -249,9 +252,8 @@ impl Connection {
             retain: p.retain,
             properties,
             expires_at,
-            publisher: Some(self.client_id.clone()),
         });
-        let routed = self.broker.publish(msg);
+        let routed = self.broker.publish(msg, Some(&self.key));
         let reason = if routed == 0 && self.version.is_v5() {
             ReasonCode::NoMatchingSubscribers
         } else {
@@ -320,16 +322,20 @@ impl Connection {
                 options: sub.options,
                 identifier,
             };
-            let existed =
+            // Tree and session change together under the session lock, so a
+            // concurrent discard of this session (takeover with Clean Start,
+            // expiry) either sees this subscription or prevents it.
+            let existed = {
+                let mut st = self.session.state.lock();
+                if st.ended {
+                    break;
+                }
+                st.subscriptions.insert(sub.filter.clone(), entry);
                 self.broker
                     .tree
                     .write()
-                    .subscribe(self.client_id.clone(), &sub.filter, entry);
-            self.session
-                .state
-                .lock()
-                .subscriptions
-                .insert(sub.filter.clone(), entry);
+                    .subscribe(self.key.clone(), &sub.filter, entry)
+            };
             let granted = sub.options.qos;
             codes.push(match granted {
                 QoS::AtMostOnce => ReasonCode::Success,
@@ -371,12 +377,11 @@ impl Connection {
     fn on_unsubscribe(&mut self, u: Unsubscribe, out: &mut BytesMut) {
         let mut codes = Vec::with_capacity(u.filters.len());
         for filter in &u.filters {
-            let removed = self
-                .broker
-                .tree
-                .write()
-                .unsubscribe(&self.client_id, filter);
-            self.session.state.lock().subscriptions.remove(filter);
+            let removed = {
+                let mut st = self.session.state.lock();
+                st.subscriptions.remove(filter);
+                self.broker.tree.write().unsubscribe(&self.key, filter)
+            };
             codes.push(if removed {
                 ReasonCode::Success
             } else {

@@ -26,6 +26,33 @@ use self::queue::{OutboundQueue, Outgoing, PushOutcome};
 use crate::metrics::{DropReason, Metrics};
 use crate::router::SubscriptionEntry;
 
+/// A session as the subscription tree knows it: compared and hashed by
+/// identity, so a discarded session and its successor with the same client
+/// id never share tree entries, and a delivery reaches its session without
+/// a registry lookup.
+#[derive(Clone)]
+pub struct SessionKey(pub Arc<SessionShared>);
+
+impl PartialEq for SessionKey {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SessionKey {}
+
+impl std::hash::Hash for SessionKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.0), state);
+    }
+}
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionKey({})", self.0.client_id)
+    }
+}
+
 /// The connection currently attached to a session.
 #[derive(Debug, Clone)]
 pub struct ConnHandle {

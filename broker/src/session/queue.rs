@@ -118,7 +118,6 @@ mod tests {
                 retain: false,
                 properties: PublishProperties::default(),
                 expires_at: None,
-                publisher: None,
             }),
             qos,
             retain: false,
