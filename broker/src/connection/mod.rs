@@ -39,25 +39,31 @@ pub enum ProtocolViolation {
     #[error("[MQTT-3.1.0-2] a second CONNECT packet is a protocol error")]
     SecondConnect,
     /// A packet only a server sends.
-    #[error("[MQTT-4.8.0-1] a client sent a packet only the server may send")]
+    #[error("(MQTT 5.0 section 2.1.2) a client sent a packet only a server may send")]
     ServerPacket,
     /// AUTH without an authentication method in CONNECT.
-    #[error("[MQTT-4.12.0-1] AUTH received but no authentication method was agreed")]
+    #[error(
+        "(MQTT 5.0 section 4.12) AUTH is a protocol error when CONNECT had no authentication method"
+    )]
     UnexpectedAuth,
     /// More unacknowledged QoS 1/2 PUBLISH than our Receive Maximum.
-    #[error("[MQTT-3.3.4-9] receive maximum exceeded")]
+    #[error(
+        "(MQTT 5.0 section 3.3.4) more unacknowledged QoS 1/2 PUBLISH packets than our Receive Maximum"
+    )]
     ReceiveMaximumExceeded,
     /// Topic Alias 0 or above our Topic Alias Maximum.
-    #[error("[MQTT-3.3.2-9] topic alias out of range")]
+    #[error("[MQTT-3.3.2-9] topic alias greater than our Topic Alias Maximum")]
     TopicAliasInvalid,
     /// An empty topic with an alias never set.
-    #[error("[MQTT-3.3.4-?] topic alias used before it was set")]
+    #[error("(MQTT 5.0 section 3.3.2.3.4) empty topic name with a topic alias that was never set")]
     TopicAliasUnknown,
     /// No Local on a shared subscription.
     #[error("[MQTT-3.8.3-4] No Local must not be set on a shared subscription")]
     SharedNoLocal,
     /// DISCONNECT setting a session expiry when CONNECT had zero.
-    #[error("[MQTT-3.14.2-2] session expiry cannot be set on DISCONNECT when CONNECT had zero")]
+    #[error(
+        "(MQTT 5.0 section 3.14.2.2.2) a non-zero Session Expiry Interval on DISCONNECT when CONNECT had zero"
+    )]
     SessionExpiryAfterZero,
 }
 

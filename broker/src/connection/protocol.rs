@@ -342,7 +342,7 @@ impl Connection {
                 QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
                 QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
             });
-            // Shared subscriptions get no retained messages ([MQTT-3.8.4-?], 4.8.2).
+            // Shared subscriptions get no retained messages (MQTT 5.0 section 4.8.2).
             let send_retained = !shared
                 && match sub.options.retain_handling {
                     RetainHandling::SendAtSubscribe => true,
