@@ -228,7 +228,7 @@ impl Broker {
                 self.publish_will(session, will, now);
             } else {
                 let at = now + Duration::from_secs(u64::from(delay.min(expiry)));
-                session.state.lock().pending_will = Some(PendingWill { will, at });
+                session.state.lock().pending_will = Some(Box::new(PendingWill { will, at }));
                 wake_at = Some(at);
             }
         }

@@ -176,7 +176,7 @@ pub(super) fn accept(
         kick,
         client_id,
         version,
-        connect.will,
+        connect.will.map(Box::new),
         limits,
     );
     if present {

@@ -53,7 +53,8 @@ pub struct Connection {
     kick: Arc<Notify>,
     client_id: ByteString,
     version: ProtocolVersion,
-    will: Option<LastWill>,
+    /// Boxed: most clients have no will, and idle connections must stay small.
+    will: Option<Box<LastWill>>,
     limits: Limits,
     /// Topic aliases the client set, by alias - 1 (grown on demand up to our maximum).
     inbound_aliases: Vec<Option<TopicName>>,
@@ -72,7 +73,7 @@ impl Connection {
         kick: Arc<Notify>,
         client_id: ByteString,
         version: ProtocolVersion,
-        will: Option<LastWill>,
+        will: Option<Box<LastWill>>,
         limits: Limits,
     ) -> Self {
         Self {
@@ -504,7 +505,11 @@ impl Connection {
 
     /// Detach from the session; publish or schedule the will if `with_will`.
     pub(super) fn finish(mut self, with_will: bool) {
-        let will = if with_will { self.will.take() } else { None };
+        let will = if with_will {
+            self.will.take().map(|w| *w)
+        } else {
+            None
+        };
         self.broker.detach(&self.session, self.conn_id, will);
     }
 }

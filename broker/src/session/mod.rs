@@ -92,7 +92,7 @@ pub struct SessionState {
     /// When this offline session expires; `None` while attached or never.
     pub expires_at: Option<Instant>,
     /// A delayed will, cancelled by a reconnect.
-    pub pending_will: Option<PendingWill>,
+    pub pending_will: Option<Box<PendingWill>>,
     /// The client's Receive Maximum capped by `max_inflight`: the outbound window.
     pub window: usize,
     /// Set when the session has been discarded; late deliveries are ignored.
