@@ -217,3 +217,30 @@ async fn unknown_authentication_method_is_refused() {
         ReasonCode::BadAuthenticationMethod
     );
 }
+
+#[tokio::test]
+async fn malformed_v5_connect_gets_connack_with_the_reason() {
+    let b = start_broker(&[]);
+    let mut c = RawClient::open(b.addr, ProtocolVersion::V5).await;
+    // CONNECT v5 with Session Expiry Interval given twice (a protocol error).
+    let mut bytes = vec![0x10, 0, 0, 4, b'M', b'Q', b'T', b'T', 5, 0x02, 0, 0, 10];
+    bytes.extend_from_slice(&[0x11, 0, 0, 0, 1, 0x11, 0, 0, 0, 2]);
+    bytes.extend_from_slice(&[0, 1, b'x']);
+    bytes[1] = u8::try_from(bytes.len() - 2).expect("small");
+    c.send_bytes(&bytes).await;
+    let seen = c.expect_closed().await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(connack(&seen[0]).reason, ReasonCode::ProtocolError);
+}
+
+#[tokio::test]
+async fn malformed_v311_connect_is_closed_without_connack() {
+    let b = start_broker(&[]);
+    let mut c = RawClient::open(b.addr, ProtocolVersion::V3_1_1).await;
+    // CONNECT 3.1.1 with the reserved flag bit set ([MQTT-3.1.2-3]).
+    c.send_bytes(&[
+        0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x03, 0, 0, 0, 1, b'x',
+    ])
+    .await;
+    assert!(c.expect_closed().await.is_empty());
+}

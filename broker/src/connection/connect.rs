@@ -38,6 +38,28 @@ pub(super) fn refuse_undecodable(
     let _ = connack(false, reason, ConnAckProperties::default()).encode(version, out);
 }
 
+/// The protocol version a CONNECT claims, read from its raw bytes (fixed
+/// header, remaining length, protocol name, level), so that a CONNECT that
+/// fails to decode can still be answered in its client's version.
+pub(super) fn claimed_version(buf: &[u8]) -> Option<ProtocolVersion> {
+    if buf.first()? >> 4 != 1 {
+        return None;
+    }
+    // Skip the variable byte integer: at most 4 bytes, the last without 0x80.
+    let len_bytes = buf.get(1..)?.iter().take(4).position(|b| b & 0x80 == 0)? + 1;
+    let name_at = 1 + len_bytes;
+    let name_len = usize::from(u16::from_be_bytes([
+        *buf.get(name_at)?,
+        *buf.get(name_at + 1)?,
+    ]));
+    match buf.get(name_at + 2 + name_len)? {
+        3 => Some(ProtocolVersion::V3_1),
+        4 => Some(ProtocolVersion::V3_1_1),
+        5 => Some(ProtocolVersion::V5),
+        _ => None,
+    }
+}
+
 fn connack(session_present: bool, reason: ReasonCode, properties: ConnAckProperties) -> Packet {
     Packet::ConnAck(ConnAck {
         session_present,
@@ -193,4 +215,32 @@ fn assign_client_id() -> ByteString {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     ByteString::from(format!("courtier-{:08x}{n:x}", nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claimed_version_reads_the_level_byte() {
+        let v5 = [0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 5, 0x02, 0, 0];
+        assert_eq!(claimed_version(&v5), Some(ProtocolVersion::V5));
+        let v31 = [0x10, 15, 0, 6, b'M', b'Q', b'I', b's', b'd', b'p', 3, 0x02];
+        assert_eq!(claimed_version(&v31), Some(ProtocolVersion::V3_1));
+        assert_eq!(
+            claimed_version(&[0x10, 0x80, 0x01, 0, 4, b'M', b'Q', b'T', b'T', 4]),
+            Some(ProtocolVersion::V3_1_1)
+        );
+        assert_eq!(
+            claimed_version(&[0x10, 13, 0, 4, b'M', b'Q']),
+            None,
+            "too short"
+        );
+        assert_eq!(claimed_version(&[0x30, 0]), None, "not CONNECT");
+        assert_eq!(
+            claimed_version(&[0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+            None,
+            "bad length"
+        );
+    }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use courtier_proto::packet::{Disconnect, DisconnectProperties};
-use courtier_proto::{DecodeError, Decoder, Packet, ReasonCode};
+use courtier_proto::{DecodeError, Decoder, Packet, ProtocolVersion, ReasonCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
@@ -138,7 +138,7 @@ pub async fn run<S>(
 
     // Phase 1: the CONNECT packet, within connect_timeout.
     let first = tokio::select! {
-        r = tokio::time::timeout_at(deadline, read_packet(&mut reader, &mut rbuf, &mut decoder, &broker.metrics)) => r,
+        r = tokio::time::timeout_at(deadline, read_connect(&mut reader, &mut rbuf, &mut decoder, &broker.metrics)) => r,
         _ = shutdown.changed() => return,
     };
     let connect = match first {
@@ -152,9 +152,9 @@ pub async fn run<S>(
             return;
         }
         Ok(Ok(None)) => return,
-        Ok(Err(e)) => {
+        Ok(Err((e, claimed))) => {
             let mut out = BytesMut::new();
-            connect::refuse_undecodable(&e, decoder.version(), &mut out);
+            connect::refuse_undecodable(&e, claimed, &mut out);
             tracing::debug!(%peer, error = %e, "bad CONNECT; closing");
             let _ = write_out(&mut writer, &mut out, &broker.metrics).await;
             let _ = writer.shutdown().await;
@@ -266,16 +266,20 @@ where
     }
 }
 
-/// Read until one packet decodes; `Ok(None)` on a clean close.
-async fn read_packet<R: AsyncRead + Unpin>(
+/// Read until the CONNECT packet decodes; `Ok(None)` on a clean close. An
+/// error comes with the version the raw bytes claim, to answer in it.
+async fn read_connect<R: AsyncRead + Unpin>(
     reader: &mut R,
     rbuf: &mut ReadBuffer,
     decoder: &mut Decoder,
     metrics: &Metrics,
-) -> Result<Option<Packet>, DecodeError> {
+) -> Result<Option<Packet>, (DecodeError, Option<ProtocolVersion>)> {
     loop {
-        if let Some(p) = decoder.decode(&mut rbuf.buf)? {
-            return Ok(Some(p));
+        let claimed = connect::claimed_version(&rbuf.buf);
+        match decoder.decode(&mut rbuf.buf) {
+            Ok(Some(p)) => return Ok(Some(p)),
+            Ok(None) => {}
+            Err(e) => return Err((e, claimed)),
         }
         rbuf.prepare();
         match reader.read_buf(&mut rbuf.buf).await {
