@@ -110,12 +110,26 @@ impl Broker {
         n
     }
 
-    /// Retained messages matching `filter`, unexpired, for delivery on subscribe.
+    /// Retained messages matching `filter`, unexpired, for delivery on
+    /// subscribe. Expired ones found on the way are removed from the store
+    /// (lazily: no sweeper walks the whole store).
     pub fn retained_matching(&self, filter: &TopicFilter, now: Instant) -> Vec<Arc<Message>> {
         let mut out = Vec::new();
         self.retained.read().matching(filter, &mut out);
-        out.retain(|m| !m.is_expired(now));
-        out
+        let (live, expired): (Vec<_>, Vec<_>) = out.into_iter().partition(|m| !m.is_expired(now));
+        if !expired.is_empty() {
+            let mut retained = self.retained.write();
+            for m in expired {
+                // Only if it was not replaced in between.
+                if retained
+                    .get(&m.topic)
+                    .is_some_and(|cur| Arc::ptr_eq(cur, &m))
+                {
+                    retained.remove(&m.topic);
+                }
+            }
+        }
+        live
     }
 
     /// Attach connection `conn` to the session of `client_id`, taking over

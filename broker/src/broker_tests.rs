@@ -176,3 +176,29 @@ async fn clean_start_discards_the_old_sessions_subscriptions() {
     assert_eq!(b.publish(message("t", b"x", QoS::AtLeastOnce), None), 0);
     assert_eq!(queued(&new.session), 0);
 }
+
+#[tokio::test]
+async fn expired_retained_messages_are_removed_when_met() {
+    let b = broker();
+    let now = clock_now();
+    let retained = |topic: &str, expires_at| {
+        Arc::new(Message {
+            topic: TopicName::new(topic.to_owned()).expect("topic"),
+            payload: Bytes::from_static(b"x"),
+            qos: QoS::AtMostOnce,
+            retain: true,
+            properties: PublishProperties::default(),
+            expires_at,
+        })
+    };
+    let stale = retained("r/stale", Some(now + Duration::from_secs(1)));
+    let fresh = retained("r/fresh", None);
+    b.publish(stale, None);
+    b.publish(fresh, None);
+    assert_eq!(b.retained.read().len(), 2);
+    let filter = TopicFilter::new("r/#").expect("filter");
+    let live = b.retained_matching(&filter, now + Duration::from_secs(2));
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].topic.as_str(), "r/fresh");
+    assert_eq!(b.retained.read().len(), 1, "the expired one was removed");
+}

@@ -26,7 +26,7 @@ pub fn publish_once(broker: &Broker) {
     let subscriptions = broker.tree.read().len();
     let retained = broker.retained.read().len();
     let uptime = broker.started.elapsed().as_secs();
-    let values: [(&str, String); 10] = [
+    let values: [(&str, String); 14] = [
         (
             "$SYS/broker/version",
             format!("courtier {}", env!("CARGO_PKG_VERSION")),
@@ -55,6 +55,22 @@ pub fn publish_once(broker: &Broker) {
         ("$SYS/broker/subscriptions/count", subscriptions.to_string()),
         ("$SYS/broker/retained messages/count", retained.to_string()),
         ("$SYS/broker/messages/dropped", dropped(m).to_string()),
+        (
+            "$SYS/broker/messages/dropped/queue full",
+            Metrics::get(&m.dropped_queue_full).to_string(),
+        ),
+        (
+            "$SYS/broker/messages/dropped/offline qos0",
+            Metrics::get(&m.dropped_offline_qos0).to_string(),
+        ),
+        (
+            "$SYS/broker/messages/dropped/too large",
+            Metrics::get(&m.dropped_too_large).to_string(),
+        ),
+        (
+            "$SYS/broker/messages/dropped/expired",
+            Metrics::get(&m.dropped_expired).to_string(),
+        ),
     ];
     for (topic, value) in values {
         broker.publish_sys(topic, value);
