@@ -105,44 +105,17 @@ async fn mosquitto_clients_exchange_a_retained_message() {
     let port = b.port().to_string();
     for version in ["mqttv311", "mqttv5"] {
         let topic = format!("mosq/{version}");
+        let common = ["-h", "127.0.0.1", "-p", &port, "-V", version, "-t", &topic];
         let status = Command::new("mosquitto_pub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port,
-                "-V",
-                version,
-                "-q",
-                "1",
-                "-r",
-                "-t",
-                &topic,
-                "-m",
-                "hi",
-            ])
+            .args(common)
+            .args(["-q", "1", "-r", "-m", "hi"])
             .status()
             .expect("run mosquitto_pub");
         assert!(status.success());
         // The retained message makes the subscriber's first (and only) message deterministic.
         let out = Command::new("mosquitto_sub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port,
-                "-V",
-                version,
-                "-q",
-                "2",
-                "-t",
-                &topic,
-                "-C",
-                "1",
-                "-W",
-                "5",
-                "-v",
-            ])
+            .args(common)
+            .args(["-q", "2", "-C", "1", "-W", "5", "-v"])
             .output()
             .expect("run mosquitto_sub");
         assert!(

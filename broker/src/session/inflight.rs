@@ -121,29 +121,12 @@ pub type InboundQos2 = HashSet<PacketId>;
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use bytes::Bytes;
-    use courtier_proto::packet::PublishProperties;
-    use courtier_proto::{QoS, TopicName};
+    use courtier_proto::QoS;
 
     use super::*;
-    use crate::message::Message;
 
     fn out(qos: QoS) -> Outgoing {
-        Outgoing {
-            msg: Arc::new(Message {
-                topic: TopicName::new("t").expect("valid"),
-                payload: Bytes::new(),
-                qos,
-                retain: false,
-                properties: PublishProperties::default(),
-                expires_at: None,
-            }),
-            qos,
-            retain: false,
-            subscription_ids: Vec::new(),
-        }
+        crate::session::queue::sample(qos, "")
     }
 
     #[test]

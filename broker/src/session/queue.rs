@@ -101,29 +101,30 @@ impl OutboundQueue {
     }
 }
 
+/// A delivery of a small message on topic `t`, for tests.
+#[cfg(test)]
+pub(crate) fn sample(qos: QoS, payload: &'static str) -> Outgoing {
+    Outgoing {
+        msg: Arc::new(Message {
+            topic: courtier_proto::TopicName::new("t").expect("valid"),
+            payload: bytes::Bytes::from_static(payload.as_bytes()),
+            qos,
+            retain: false,
+            properties: courtier_proto::packet::PublishProperties::default(),
+            expires_at: None,
+        }),
+        qos,
+        retain: false,
+        subscription_ids: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use courtier_proto::TopicName;
-    use courtier_proto::packet::PublishProperties;
 
+    use super::sample as item;
     use super::*;
-
-    fn item(qos: QoS, payload: &'static str) -> Outgoing {
-        Outgoing {
-            msg: Arc::new(Message {
-                topic: TopicName::new("t").expect("valid"),
-                payload: Bytes::from_static(payload.as_bytes()),
-                qos,
-                retain: false,
-                properties: PublishProperties::default(),
-                expires_at: None,
-            }),
-            qos,
-            retain: false,
-            subscription_ids: Vec::new(),
-        }
-    }
 
     #[test]
     fn full_queue_drops_oldest_qos0_then_refuses() {
