@@ -366,3 +366,17 @@ async fn expired_retained_messages_are_not_delivered() {
     s.subscribe("ret/exp", QoS::AtLeastOnce).await;
     s.expect_silence(QUIET).await;
 }
+
+#[tokio::test]
+async fn a_subscription_identifier_from_a_client_is_a_protocol_error() {
+    let b = start_broker(&[]);
+    let (mut p, _) = RawClient::connect(b.addr, connect_packet(V5, "p")).await;
+    let mut m = publish_msg("sid", b"1", QoS::AtMostOnce, 0);
+    m.properties.subscription_identifiers = vec![NonZeroU32::new(5).expect("non-zero")];
+    p.send(&Packet::Publish(m)).await;
+    let seen = p.expect_closed().await;
+    assert_eq!(
+        disconnect_reason(&seen).map(|d| d.reason),
+        Some(ReasonCode::ProtocolError)
+    );
+}

@@ -57,6 +57,9 @@ pub enum ProtocolViolation {
     /// An empty topic with an alias never set.
     #[error("(MQTT 5.0 section 3.3.2.3.4) empty topic name with a topic alias that was never set")]
     TopicAliasUnknown,
+    /// A Subscription Identifier in a PUBLISH from a client.
+    #[error("[MQTT-3.3.4-6] a PUBLISH from a client must not carry a Subscription Identifier")]
+    SubscriptionIdFromClient,
     /// No Local on a shared subscription.
     #[error("[MQTT-3.8.3-4] No Local must not be set on a shared subscription")]
     SharedNoLocal,

@@ -182,6 +182,9 @@ impl Connection {
         out: &mut BytesMut,
     ) -> Result<(), ProtocolViolation> {
         Metrics::add(&self.broker.metrics.messages_received, 1);
+        if !p.properties.subscription_identifiers.is_empty() {
+            return Err(ProtocolViolation::SubscriptionIdFromClient);
+        }
         if let Some(alias) = p.properties.topic_alias.take() {
             let max = self.broker.config.topic_alias_maximum;
             if !self.version.is_v5() || alias.get() > max {
@@ -244,7 +247,6 @@ impl Connection {
             .message_expiry_interval
             .take()
             .map(|s| now + Duration::from_secs(u64::from(s)));
-        properties.subscription_identifiers.clear();
         let qos_pid = p.qos_pid;
         let msg = Arc::new(Message {
             topic: p.topic,
