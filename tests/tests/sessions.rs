@@ -183,3 +183,64 @@ async fn disconnect_may_change_session_expiry() {
         "DISCONNECT set expiry 0, so the session ended"
     );
 }
+
+#[tokio::test]
+async fn inbound_qos2_stays_exactly_once_across_a_reconnect() {
+    use courtier_e2e::publish_msg;
+    let b = start_broker(&[]);
+    let (mut s, _) = RawClient::connect(b.addr, connect_packet(V4, "watch")).await;
+    s.subscribe("once", QoS::ExactlyOnce).await;
+
+    let (mut p, _) = RawClient::connect(b.addr, persistent(V5, "qos2-pub")).await;
+    p.send(&publish("once", b"only", QoS::ExactlyOnce, 7)).await;
+    assert!(matches!(
+        p.recv().await,
+        Packet::Ack(Ack {
+            kind: AckKind::PubRec,
+            ..
+        })
+    ));
+    drop(p);
+
+    // The publisher comes back and, not knowing PUBREC arrived, re-sends.
+    let (mut p, ack) = RawClient::connect(b.addr, persistent(V5, "qos2-pub")).await;
+    assert!(present(&ack));
+    let mut again = publish_msg("once", b"only", QoS::ExactlyOnce, 7);
+    again.dup = true;
+    p.send(&Packet::Publish(again)).await;
+    assert!(matches!(
+        p.recv().await,
+        Packet::Ack(Ack {
+            kind: AckKind::PubRec,
+            ..
+        })
+    ));
+    p.send(&Packet::Ack(Ack::new(
+        AckKind::PubRel,
+        courtier_e2e::pid(7),
+    )))
+    .await;
+    assert!(matches!(
+        p.recv().await,
+        Packet::Ack(Ack {
+            kind: AckKind::PubComp,
+            ..
+        })
+    ));
+
+    let m = s.recv_publish().await;
+    assert_eq!(&m.payload[..], b"only");
+    s.send(&Packet::Ack(Ack::new(
+        AckKind::PubRec,
+        m.qos_pid.packet_id().expect("id"),
+    )))
+    .await;
+    assert!(matches!(
+        s.recv().await,
+        Packet::Ack(Ack {
+            kind: AckKind::PubRel,
+            ..
+        })
+    ));
+    s.expect_silence(QUIET).await;
+}
