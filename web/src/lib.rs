@@ -4,10 +4,16 @@
 //! - [`location`]: which broker the page talks to, derived from the page's own address. Pure, so
 //!   it is unit-tested on the host.
 //! - `browser` (wasm32 only): reads that address from `window.location`.
+//! - [`client`]: the MQTT session over a browser `WebSocket`, shared by the Yew app and the
+//!   embeddable client; its pure rules (URLs, reconnect schedule) build and test on the host.
+//! - `embed` (wasm32 only): the JavaScript API other sites embed (`MqttClient`), packaged by
+//!   `cargo xtask dist` into `dist/client/`.
 //!
-//! The MQTT-over-WebSocket client that other sites will embed grows here, without Yew; the Yew
-//! app itself is the `courtier-app` binary (`src/app/`).
+//! # Architecture invariant
+//! Nothing here depends on Yew: the Yew app is the `courtier-app` binary (`src/app/`), so the
+//! embeddable package built from this library stays small.
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
+pub mod client;
 pub mod location;
