@@ -6,6 +6,8 @@
 //! - `browser` (wasm32 only): reads that address from `window.location`.
 //! - [`client`]: the MQTT session over a browser `WebSocket`, shared by the Yew app and the
 //!   embeddable client; its pure rules (URLs, reconnect schedule) build and test on the host.
+//! - [`model`]: the Yew app's state as a pure reducer (forms, log, topic tree, charts, payload
+//!   encodings), unit-tested on the host.
 //! - `embed` (wasm32 only): the JavaScript API other sites embed (`MqttClient`), packaged by
 //!   `cargo xtask dist` into `dist/client/`.
 //!
@@ -17,3 +19,4 @@
 pub mod browser;
 pub mod client;
 pub mod location;
+pub mod model;
