@@ -5,12 +5,14 @@
 //! two can never drift apart; [`Options::resolve`] merges them (flags win) and
 //! applies defaults, producing the validated [`Config`] the server runs with.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
 use serde::Deserialize;
+
+use crate::transport::tls::TlsFiles;
 
 /// Why the configuration cannot be used. Each message is one line naming the
 /// source, the key and the fix.
@@ -67,6 +69,34 @@ pub struct Options {
     #[arg(long, value_name = "ADDR")]
     #[serde(default)]
     pub http: Vec<SocketAddr>,
+    /// MQTT over TLS listen address (usually port 8883); repeatable; needs --cert and --key.
+    #[arg(long, value_name = "ADDR")]
+    #[serde(default)]
+    pub tls: Vec<SocketAddr>,
+    /// HTTPS listen address: web UI and MQTT over secure WebSocket (usually port 8884); repeatable.
+    #[arg(long, value_name = "ADDR")]
+    #[serde(default)]
+    pub https: Vec<SocketAddr>,
+    /// PEM certificate chain (leaf first) for the TLS and HTTPS listeners.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of --cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// PEM CA certificate(s): TLS clients must present a certificate it signed.
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+    /// URL path of MQTT over WebSocket on the HTTP(S) listeners (default /mqtt).
+    #[arg(long, value_name = "PATH")]
+    pub ws_path: Option<String>,
+    /// Web page origin allowed to open MQTT WebSockets, e.g. https://app.example; repeatable (default: any).
+    #[arg(long, value_name = "URL")]
+    #[serde(default)]
+    pub ws_allowed_origin: Vec<String>,
+    /// Reverse proxy IP whose X-Forwarded-For header names the real client; repeatable.
+    #[arg(long, value_name = "IP")]
+    #[serde(default)]
+    pub trusted_proxy: Vec<IpAddr>,
     /// Directory of the web app served on the HTTP listener.
     #[arg(long, value_name = "DIR")]
     pub web_root: Option<PathBuf>,
@@ -112,6 +142,19 @@ pub struct Config {
     pub tcp: Vec<SocketAddr>,
     /// HTTP listen addresses: MQTT over WebSocket at `/mqtt`, the web app at `/`.
     pub http: Vec<SocketAddr>,
+    /// MQTT over TLS listen addresses.
+    pub tls: Vec<SocketAddr>,
+    /// HTTPS listen addresses: like `http`, over TLS.
+    pub https: Vec<SocketAddr>,
+    /// Certificate, key and client CA; `Some` whenever `tls` or `https` is non-empty.
+    pub tls_files: Option<TlsFiles>,
+    /// Where MQTT over WebSocket is served, starting with `/`.
+    pub ws_path: String,
+    /// Page origins allowed to open WebSockets (lower case, no trailing
+    /// slash); empty = any page, so the client can be embedded anywhere.
+    pub ws_allowed_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
     /// Web app directory served at `/` on the HTTP listeners.
     pub web_root: Option<PathBuf>,
     /// Store directory (durability is a later issue; recorded only).
@@ -143,6 +186,12 @@ impl Default for Config {
         Self {
             tcp: vec![SocketAddr::from(([127, 0, 0, 1], 1883))],
             http: Vec::new(),
+            tls: Vec::new(),
+            https: Vec::new(),
+            tls_files: None,
+            ws_path: "/mqtt".to_owned(),
+            ws_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             web_root: None,
             data_dir: PathBuf::from("data"),
             max_keepalive: u16::MAX,
@@ -184,6 +233,14 @@ impl Options {
             config: self.config,
             tcp: pick(self.tcp, file.tcp),
             http: pick(self.http, file.http),
+            tls: pick(self.tls, file.tls),
+            https: pick(self.https, file.https),
+            cert: self.cert.or(file.cert),
+            key: self.key.or(file.key),
+            client_ca: self.client_ca.or(file.client_ca),
+            ws_path: self.ws_path.or(file.ws_path),
+            ws_allowed_origin: pick(self.ws_allowed_origin, file.ws_allowed_origin),
+            trusted_proxy: pick(self.trusted_proxy, file.trusted_proxy),
             web_root: self.web_root.or(file.web_root),
             data_dir: self.data_dir.or(file.data_dir),
             max_keepalive: self.max_keepalive.or(file.max_keepalive),
@@ -239,9 +296,52 @@ impl Options {
         if connect_timeout.is_zero() {
             return Err(invalid("connect_timeout", "must be at least 1 second"));
         }
+        let tls_files = match (self.cert, self.key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca: self.client_ca,
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid("key", "is needed with `cert` (--key FILE, PEM)"));
+            }
+            (None, Some(_)) => {
+                return Err(invalid("cert", "is needed with `key` (--cert FILE, PEM)"));
+            }
+        };
+        if tls_files.is_none() && !(self.tls.is_empty() && self.https.is_empty()) {
+            return Err(invalid(
+                "cert",
+                "and `key` are needed by the `tls` and `https` listeners (--cert FILE --key FILE, PEM)",
+            ));
+        }
+        let ws_path = self.ws_path.unwrap_or(d.ws_path);
+        if !ws_path.starts_with('/') || ws_path.contains(['?', '#', ' ']) {
+            return Err(invalid(
+                "ws_path",
+                "must be a URL path starting with `/`, like /mqtt",
+            ));
+        }
+        let mut ws_allowed_origins = Vec::with_capacity(self.ws_allowed_origin.len());
+        for origin in self.ws_allowed_origin {
+            if !origin.contains("://") {
+                return Err(invalid(
+                    "ws_allowed_origin",
+                    "must be an origin like https://app.example (scheme, host, optional port)",
+                ));
+            }
+            ws_allowed_origins.push(crate::transport::origin::normalize(&origin));
+        }
         Ok(Config {
             tcp: if self.tcp.is_empty() { d.tcp } else { self.tcp },
             http: self.http,
+            tls: self.tls,
+            https: self.https,
+            tls_files,
+            ws_path,
+            ws_allowed_origins,
+            trusted_proxies: self.trusted_proxy,
             web_root: self.web_root,
             data_dir: self.data_dir.unwrap_or(d.data_dir),
             max_keepalive,
@@ -366,5 +466,53 @@ mod tests {
         assert_eq!(from_file.topic_alias_maximum, defaults.topic_alias_maximum);
         assert_eq!(from_file.max_session_expiry, defaults.max_session_expiry);
         assert_eq!(from_file.max_keepalive, defaults.max_keepalive);
+        assert_eq!(from_file.tls, defaults.tls);
+        assert_eq!(from_file.https, defaults.https);
+        assert_eq!(from_file.ws_path, defaults.ws_path);
+        assert_eq!(from_file.ws_allowed_origins, defaults.ws_allowed_origins);
+        assert_eq!(from_file.trusted_proxies, defaults.trusted_proxies);
+    }
+
+    #[test]
+    fn tls_listeners_need_a_certificate_and_key() {
+        let err = parse(&["--tls", "127.0.0.1:8883"]).resolve().unwrap_err();
+        assert!(err.to_string().contains("`cert`"), "{err}");
+        let err = parse(&["--cert", "c.pem"]).resolve().unwrap_err();
+        assert!(err.to_string().contains("`key`"), "{err}");
+        let c = parse(&[
+            "--https",
+            "127.0.0.1:8884",
+            "--cert",
+            "c.pem",
+            "--key",
+            "k.pem",
+        ])
+        .resolve()
+        .expect("valid");
+        assert_eq!(c.tls_files.map(|f| f.key), Some(PathBuf::from("k.pem")));
+    }
+
+    #[test]
+    fn listeners_are_lists_and_websocket_settings_are_checked() {
+        let c = parse(&[
+            "--tcp",
+            "127.0.0.1:1883",
+            "--tcp",
+            "[::1]:1883",
+            "--ws-allowed-origin",
+            "https://App.example/",
+            "--trusted-proxy",
+            "10.0.0.1",
+        ])
+        .resolve()
+        .expect("valid");
+        assert_eq!(c.tcp.len(), 2);
+        assert_eq!(c.ws_allowed_origins, ["https://app.example"]);
+        let err = parse(&["--ws-path", "mqtt"]).resolve().unwrap_err();
+        assert!(err.to_string().contains("ws_path"), "{err}");
+        let err = parse(&["--ws-allowed-origin", "app.example"])
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("ws_allowed_origin"), "{err}");
     }
 }

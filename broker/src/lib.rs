@@ -12,7 +12,9 @@
 //! - [`router`]: the subscription tree. [`retained`]: the retained store.
 //! - [`message`]: the `Arc`-shared application message. [`metrics`]: counters.
 //! - [`sys`]: the `$SYS/broker/...` topics.
-//! - [`transport`]: WebSocket as a byte stream, and the HTTP listener that serves it.
+//! - [`transport`]: TLS (rustls, PEM files, client-certificate CN), WebSocket as
+//!   a byte stream, the HTTP(S) listener that upgrades to it (Origin allow-list,
+//!   `X-Forwarded-For` from trusted proxies).
 //!
 //! # Invariants
 //! No lock is held across `.await`; every queue is bounded with its overflow

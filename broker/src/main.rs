@@ -44,13 +44,10 @@ fn run(config: courtier::config::Config) -> anyhow::Result<()> {
         // Machine-readable lines on stdout: test harnesses and scripts learn
         // the real port from them (useful with `--tcp 127.0.0.1:0`).
         let mut stdout = std::io::stdout().lock();
-        for addr in server.local_addrs() {
-            writeln!(stdout, "courtier listening tcp {addr}")?;
-            tracing::info!(%addr, "listening for MQTT over TCP");
-        }
-        for addr in server.http_addrs() {
-            writeln!(stdout, "courtier listening http {addr}")?;
-            tracing::info!(%addr, "listening for HTTP (MQTT over WebSocket at /mqtt, web app at /)");
+        for (kind, addr) in server.listeners() {
+            let kind = kind.name();
+            writeln!(stdout, "courtier listening {kind} {addr}")?;
+            tracing::info!(%addr, "listening ({kind})");
         }
         writeln!(stdout, "courtier ready")?;
         stdout.flush()?;

@@ -10,10 +10,13 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::transport::tls::{self, TlsError};
+use crate::transport::{Peer, http};
 
 /// How long shutdown waits for connections to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -23,30 +26,67 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub enum ServerError {
     /// A listener could not bind.
     #[error(
-        "cannot listen on {addr}: {source} (is another broker running? choose another address with --tcp)"
+        "cannot listen on {addr}: {source} (is another broker running? choose another address with --{kind})"
     )]
     Bind {
+        /// The listener kind, as its flag is named.
+        kind: &'static str,
         /// The address.
         addr: SocketAddr,
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The certificate, key or client CA cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// The kinds of listener, as named in the `courtier listening KIND ADDR` lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// MQTT over TCP.
+    Tcp,
+    /// MQTT over TLS.
+    Tls,
+    /// HTTP: the web app and MQTT over WebSocket.
+    Http,
+    /// HTTPS: the web app and MQTT over secure WebSocket.
+    Https,
+}
+
+impl ListenerKind {
+    /// The name used in flags and ready lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Tls => "tls",
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
 }
 
 /// A running broker: bound listeners, ready to serve.
 #[derive(Debug)]
 pub struct Server {
     broker: Arc<Broker>,
-    listeners: Vec<TcpListener>,
-    http_listeners: Vec<TcpListener>,
+    listeners: Vec<(ListenerKind, TcpListener)>,
+    /// Built once from the PEM files; `None` without TLS listeners.
+    mqtt_tls: Option<Arc<rustls::ServerConfig>>,
+    /// Like `mqtt_tls`, offering ALPN `http/1.1` so upgrades stay on HTTP/1.1.
+    https_tls: Option<Arc<rustls::ServerConfig>>,
 }
 
-async fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, ServerError> {
+async fn bind_all(
+    kind: ListenerKind,
+    addrs: &[SocketAddr],
+) -> Result<Vec<TcpListener>, ServerError> {
     let mut listeners = Vec::with_capacity(addrs.len());
     for addr in addrs {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServerError::Bind {
+                kind: kind.name(),
                 addr: *addr,
                 source,
             })?;
@@ -57,30 +97,59 @@ async fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, ServerError>
 
 impl Server {
     /// Bind every configured listener.
+    /// Bind every configured listener, after loading the TLS files (so a
+    /// bad certificate is reported before anything listens).
     pub async fn bind(config: Config) -> Result<Self, ServerError> {
-        let listeners = bind_all(&config.tcp).await?;
-        let http_listeners = bind_all(&config.http).await?;
+        let acceptor = |alpn: &[&[u8]], wanted: bool| match &config.tls_files {
+            Some(files) if wanted => tls::server_config(files, alpn).map(Some),
+            _ => Ok::<_, TlsError>(None),
+        };
+        let mqtt_tls = acceptor(&[], !config.tls.is_empty())?;
+        let https_tls = acceptor(&[b"http/1.1"], !config.https.is_empty())?;
+        let mut listeners = Vec::new();
+        for (kind, addrs) in [
+            (ListenerKind::Tcp, &config.tcp),
+            (ListenerKind::Tls, &config.tls),
+            (ListenerKind::Http, &config.http),
+            (ListenerKind::Https, &config.https),
+        ] {
+            for listener in bind_all(kind, addrs).await? {
+                listeners.push((kind, listener));
+            }
+        }
         Ok(Self {
             broker: Arc::new(Broker::new(config)),
             listeners,
-            http_listeners,
+            mqtt_tls,
+            https_tls,
         })
+    }
+
+    /// Every bound listener with its kind (real ports when 0 was asked for),
+    /// in the order tcp, tls, http, https.
+    pub fn listeners(&self) -> Vec<(ListenerKind, SocketAddr)> {
+        self.listeners
+            .iter()
+            .filter_map(|(kind, l)| Some((*kind, l.local_addr().ok()?)))
+            .collect()
+    }
+
+    fn addrs_of(&self, kind: ListenerKind) -> Vec<SocketAddr> {
+        self.listeners()
+            .into_iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, a)| a)
+            .collect()
     }
 
     /// The bound TCP addresses (with real ports when 0 was asked for).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect()
+        self.addrs_of(ListenerKind::Tcp)
     }
 
     /// The bound HTTP (WebSocket and web app) addresses.
     pub fn http_addrs(&self) -> Vec<SocketAddr> {
-        self.http_listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect()
+        self.addrs_of(ListenerKind::Http)
     }
 
     /// The shared state (for tests and admin).
@@ -94,22 +163,26 @@ impl Server {
         let max = self.broker.config.max_connections;
         // One budget for every transport: a permit per live connection.
         let permits = Arc::new(Semaphore::new(max));
-        for listener in self.listeners {
-            tokio::spawn(accept_loop(
-                listener,
-                Arc::clone(&self.broker),
-                Arc::clone(&permits),
-                stop_rx.clone(),
-            ));
-        }
-        for listener in self.http_listeners {
-            tokio::spawn(crate::transport::http::serve(
-                listener,
-                Arc::clone(&self.broker),
-                Arc::clone(&permits),
-                stop_rx.clone(),
-                self.broker.config.web_root.clone(),
-            ));
+        for (kind, listener) in self.listeners {
+            let broker = Arc::clone(&self.broker);
+            let permits = Arc::clone(&permits);
+            let stop = stop_rx.clone();
+            match kind {
+                ListenerKind::Tcp => {
+                    tokio::spawn(accept_loop(listener, None, broker, permits, stop))
+                }
+                ListenerKind::Tls => {
+                    let tls = self.mqtt_tls.clone().map(TlsAcceptor::from);
+                    tokio::spawn(accept_loop(listener, tls, broker, permits, stop))
+                }
+                ListenerKind::Http => {
+                    tokio::spawn(http::serve(listener, None, broker, permits, stop))
+                }
+                ListenerKind::Https => {
+                    let tls = self.https_tls.clone().map(TlsAcceptor::from);
+                    tokio::spawn(http::serve(listener, tls, broker, permits, stop))
+                }
+            };
         }
         if let Some(every) = self.broker.config.sys_interval {
             tokio::spawn(crate::sys::publish_loop(
@@ -131,25 +204,18 @@ impl Server {
     }
 }
 
+/// Accept MQTT over TCP, or over TLS with `tls`.
 async fn accept_loop(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     broker: Arc<Broker>,
     permits: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let accepted = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = stop.changed() => return,
-            r = listener.accept() => r,
-        };
-        let (stream, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                // Typically EMFILE: back off briefly instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+            pair = crate::transport::accept(&listener) => pair,
         };
         Metrics::add(&broker.metrics.connections_total, 1);
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
@@ -161,6 +227,7 @@ async fn accept_loop(
         tokio::spawn(serve_tcp(
             stream,
             peer,
+            tls.clone(),
             Arc::clone(&broker),
             stop.clone(),
             permit,
@@ -168,15 +235,42 @@ async fn accept_loop(
     }
 }
 
+/// One MQTT connection; with `tls`, the handshake first. The permit is
+/// held from accept, so handshakes count against `max_connections` too.
 async fn serve_tcp(
     stream: TcpStream,
-    peer: SocketAddr,
+    addr: SocketAddr,
+    tls: Option<TlsAcceptor>,
     broker: Arc<Broker>,
-    stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) {
-    // Small MQTT packets must not wait for Nagle's algorithm.
-    let _ = stream.set_nodelay(true);
+    let Some(acceptor) = tls else {
+        crate::connection::run(broker, stream, Peer::from(addr), stop).await;
+        drop(permit);
+        return;
+    };
+    // The handshake shares the CONNECT deadline: a silent client is
+    // dropped as early as on plain TCP.
+    let handshake = tokio::time::timeout(broker.config.connect_timeout, acceptor.accept(stream));
+    let stream = tokio::select! {
+        _ = stop.changed() => return,
+        r = handshake => match r {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(%addr, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%addr, "TLS handshake timed out");
+                return;
+            }
+        },
+    };
+    let peer = Peer {
+        addr,
+        cert_name: tls::peer_common_name(stream.get_ref().1),
+    };
     crate::connection::run(broker, stream, peer, stop).await;
     drop(permit);
 }

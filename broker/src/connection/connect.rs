@@ -1,7 +1,6 @@
 //! CONNECT → CONNACK: version, client identifier, keep alive, session
 //! expiry and the CONNACK properties that tell the client our limits.
 
-use std::net::SocketAddr;
 use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +15,7 @@ use tokio::sync::Notify;
 use super::protocol::{Connection, Limits};
 use crate::broker::Broker;
 use crate::session::ConnHandle;
+use crate::transport::Peer;
 
 /// Answer a CONNECT that failed to decode: an unsupported protocol level gets
 /// CONNACK 0x84 (v5) / return code 1 ([MQTT-3.1.2-2]); a v5 CONNECT that is
@@ -73,7 +73,7 @@ fn connack(session_present: bool, reason: ReasonCode, properties: ConnAckPropert
 pub(super) fn accept(
     broker: &Arc<Broker>,
     connect: Connect,
-    peer: SocketAddr,
+    peer: &Peer,
     now: Instant,
     out: &mut BytesMut,
 ) -> Option<Connection> {
@@ -201,6 +201,7 @@ pub(super) fn accept(
         connect.will.map(Box::new),
         limits,
     );
+    conn.set_cert_name(peer.cert_name.clone());
     if present {
         conn.resend_inflight(now, out);
     }

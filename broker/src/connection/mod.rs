@@ -10,7 +10,6 @@ mod buffer;
 mod connect;
 mod protocol;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +23,7 @@ use self::buffer::ReadBuffer;
 pub use self::protocol::Connection;
 use crate::broker::Broker;
 use crate::metrics::Metrics;
+use crate::transport::Peer;
 
 /// The write buffer is given back after a burst larger than this.
 const IDLE_BUFFER_LIMIT: usize = 64 * 1024;
@@ -126,12 +126,8 @@ impl End {
 }
 
 /// Serve one client on `stream` until it ends or `shutdown` turns true.
-pub async fn run<S>(
-    broker: Arc<Broker>,
-    stream: S,
-    peer: SocketAddr,
-    mut shutdown: watch::Receiver<bool>,
-) where
+pub async fn run<S>(broker: Arc<Broker>, stream: S, peer: Peer, mut shutdown: watch::Receiver<bool>)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
@@ -167,7 +163,7 @@ pub async fn run<S>(
 
     // Phase 2: CONNACK, or a refusal.
     let mut wbuf = BytesMut::new();
-    let conn = connect::accept(&broker, *connect, peer, Instant::now(), &mut wbuf);
+    let conn = connect::accept(&broker, *connect, &peer, Instant::now(), &mut wbuf);
     let Some(mut conn) = conn else {
         let _ = write_out(&mut writer, &mut wbuf, &broker.metrics).await;
         let _ = writer.shutdown().await;
@@ -339,7 +335,7 @@ mod tests {
             std::sync::Arc::new(crate::broker::Broker::new(crate::config::Config::default()));
         let (stream, _peer) = tokio::io::duplex(64);
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
-        let task = super::run(broker, stream, addr, rx);
+        let task = super::run(broker, stream, addr.into(), rx);
         let size = std::mem::size_of_val(&task);
         assert!(size <= 2048, "connection task future is {size} bytes");
     }

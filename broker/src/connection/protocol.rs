@@ -62,6 +62,9 @@ pub struct Connection {
     outbound_aliases: HashMap<TopicName, NonZeroU16>,
     /// Scratch space reused by [`Connection::flush_queue`].
     sendable: Vec<(Option<PacketId>, Outgoing)>,
+    /// Common Name of the verified TLS client certificate, if any: the
+    /// identity authorization (issue 8) will use as username.
+    cert_name: Option<Box<str>>,
 }
 
 impl Connection {
@@ -89,6 +92,7 @@ impl Connection {
             inbound_aliases: Vec::new(),
             outbound_aliases: HashMap::new(),
             sendable: Vec::new(),
+            cert_name: None,
         }
     }
 
@@ -120,6 +124,16 @@ impl Connection {
     /// The protocol version.
     pub(super) fn version(&self) -> ProtocolVersion {
         self.version
+    }
+
+    /// The Common Name of the client's verified TLS certificate, if any.
+    pub fn cert_name(&self) -> Option<&str> {
+        self.cert_name.as_deref()
+    }
+
+    /// Record the certificate name the transport verified.
+    pub(super) fn set_cert_name(&mut self, name: Option<Box<str>>) {
+        self.cert_name = name;
     }
 
     fn write(&self, packet: &Packet, out: &mut BytesMut) {

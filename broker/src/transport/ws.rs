@@ -3,13 +3,14 @@
 //!
 //! MQTT packets may span frames and a frame may hold several packets
 //! (MQTT 5.0 section 6): frame boundaries mean nothing here. A text frame
-//! is an error that closes the connection ([MQTT-6.0.0-1]).
+//! is an error that closes the connection ([MQTT-6.0.0-1]) with close code
+//! 1003, "unsupported data" (RFC 6455 section 7.4.1).
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use bytes::{Buf, Bytes};
 use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -22,6 +23,8 @@ pub struct WsStream {
     pending: Bytes,
     /// Set once the peer closed: reads return end-of-stream.
     closed: bool,
+    /// The close frame to send on shutdown, when we close for a reason.
+    close_with: Option<CloseFrame>,
 }
 
 impl WsStream {
@@ -31,6 +34,7 @@ impl WsStream {
             ws,
             pending: Bytes::new(),
             closed: false,
+            close_with: None,
         }
     }
 }
@@ -55,6 +59,10 @@ impl AsyncRead for WsStream {
             match ready!(Pin::new(&mut this.ws).poll_next(cx)) {
                 Some(Ok(Message::Binary(data))) => this.pending = data,
                 Some(Ok(Message::Text(_))) => {
+                    this.close_with = Some(CloseFrame {
+                        code: close_code::UNSUPPORTED,
+                        reason: "MQTT over WebSocket needs binary frames".into(),
+                    });
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         "[MQTT-6.0.0-1] MQTT over WebSocket must use binary frames",
@@ -92,7 +100,15 @@ impl AsyncWrite for WsStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().ws)
+        let this = self.get_mut();
+        if this.close_with.is_some() {
+            ready!(Pin::new(&mut this.ws).poll_ready(cx)).map_err(io::Error::other)?;
+            let frame = this.close_with.take();
+            Pin::new(&mut this.ws)
+                .start_send(Message::Close(frame))
+                .map_err(io::Error::other)?;
+        }
+        Pin::new(&mut this.ws)
             .poll_close(cx)
             .map_err(io::Error::other)
     }
