@@ -4,6 +4,8 @@
 //! - [`start_broker`] runs the binary, reads the `courtier listening tcp ADDR`
 //!   line it prints to learn the port (no sleeps, no port guessing), and
 //!   kills it when the [`BrokerProcess`] is dropped.
+//! - [`certs::TestPki`] makes a CA and certificates for the TLS tests;
+//!   [`transport::AnyClient`] speaks raw packets over TCP, TLS, WS or WSS.
 //! - [`RawClient`] speaks raw packets through `courtier-proto`, for the
 //!   protocol edge cases an ordinary client library would never produce.
 
@@ -22,6 +24,8 @@ use courtier_proto::{Decoder, Packet, PacketId, ProtocolVersion, QoS, TopicFilte
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod certs;
+pub mod transport;
 pub mod ws;
 
 /// How long any single expectation may take before the test fails.
@@ -35,6 +39,10 @@ pub struct BrokerProcess {
     pub addr: SocketAddr,
     /// The HTTP (WebSocket) address, when started with `--http`.
     pub http: Option<SocketAddr>,
+    /// The MQTT over TLS address, when started with `--tls`.
+    pub tls: Option<SocketAddr>,
+    /// The HTTPS (secure WebSocket) address, when started with `--https`.
+    pub https: Option<SocketAddr>,
 }
 
 impl Drop for BrokerProcess {
@@ -107,19 +115,25 @@ pub fn start_broker(args: &[&str]) -> BrokerProcess {
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     // The broker prints `courtier listening tcp|http ADDR` per listener, then `courtier ready`.
-    let (mut addr, mut http) = (None, None);
+    let (mut addr, mut http, mut tls, mut https) = (None, None, None, None);
     loop {
         match lines.next() {
             Some(Ok(line)) if line == "courtier ready" => break,
             Some(Ok(line)) => {
-                if let Some(a) = line.strip_prefix("courtier listening tcp ") {
-                    addr = addr.or(Some(
-                        a.trim().parse().expect("listening line carries an address"),
-                    ));
-                } else if let Some(a) = line.strip_prefix("courtier listening http ") {
-                    http = http.or(Some(
-                        a.trim().parse().expect("listening line carries an address"),
-                    ));
+                let mut words = line.split_whitespace();
+                if let (Some("courtier"), Some("listening"), Some(kind), Some(a)) =
+                    (words.next(), words.next(), words.next(), words.next())
+                {
+                    let a: SocketAddr = a.parse().expect("listening line carries an address");
+                    // The first address of each kind is the one tests use.
+                    let slot = match kind {
+                        "tcp" => &mut addr,
+                        "http" => &mut http,
+                        "tls" => &mut tls,
+                        "https" => &mut https,
+                        _ => continue,
+                    };
+                    *slot = slot.or(Some(a));
                 }
             }
             _ => {
@@ -131,7 +145,13 @@ pub fn start_broker(args: &[&str]) -> BrokerProcess {
     let addr = addr.expect("the broker reported a TCP listener");
     // Keep draining stdout so the broker never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    BrokerProcess { child, addr, http }
+    BrokerProcess {
+        child,
+        addr,
+        http,
+        tls,
+        https,
+    }
 }
 
 /// A raw MQTT client: packets in, packets out, nothing hidden.
