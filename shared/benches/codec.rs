@@ -4,9 +4,26 @@
 //!
 //! Run: `cargo bench -p courtier-proto --bench codec`. Each benchmark counts
 //! one packet per iteration, so criterion reports packets per second.
+//!
+//! Wall-clock numbers are noisy on a shared machine, so the same binary also
+//! runs one case in a plain loop for an instruction counter, which is
+//! deterministic: with `CODEC_COUNT=decode/publish_16B_v5/courtier:10000` set,
+//! it runs that case 10,000 times and exits. Under
+//! `valgrind --tool=callgrind --toggle-collect='*measured*'` only the codec
+//! calls are counted (not the buffer set-up): divide the total by the count.
 
 #[cfg(not(target_arch = "wasm32"))]
-criterion::criterion_main!(native::benches);
+fn main() {
+    match std::env::var("CODEC_COUNT") {
+        Ok(spec) => native::count(&spec),
+        Err(_) => {
+            native::benches();
+            criterion::Criterion::default()
+                .configure_from_args()
+                .final_summary();
+        }
+    }
+}
 
 /// Nothing to measure on wasm32: rumqttc does not build there.
 #[cfg(target_arch = "wasm32")]
@@ -34,6 +51,14 @@ mod native {
         V5(Box<mq5::Packet>),
     }
 
+    /// A packet mqttbytes decoded. Not boxed, unlike [`Theirs`]: boxing
+    /// would time an allocation that mqttbytes itself does not make.
+    #[allow(dead_code, clippy::large_enum_variant)]
+    enum TheirsDecoded {
+        V4(mq4::Packet),
+        V5(mq5::Packet),
+    }
+
     impl Theirs {
         fn encode(&self, buf: &mut BytesMut) {
             match self {
@@ -42,12 +67,16 @@ mod native {
             }
         }
 
-        fn decode(&self, buf: &mut BytesMut) {
+        /// The decoded packet is returned, not dropped, so that neither side
+        /// is timed freeing its packet (criterion drops outputs untimed).
+        fn decode(&self, buf: &mut BytesMut) -> TheirsDecoded {
             match self {
-                Self::V4(_) => {
-                    drop(mq4::Packet::read(buf, MAX as usize).expect("mqttbytes decodes"))
+                Self::V4(_) => TheirsDecoded::V4(
+                    mq4::Packet::read(buf, MAX as usize).expect("mqttbytes decodes"),
+                ),
+                Self::V5(_) => {
+                    TheirsDecoded::V5(mq5::Packet::read(buf, Some(MAX)).expect("mqttbytes decodes"))
                 }
-                Self::V5(_) => drop(mq5::Packet::read(buf, Some(MAX)).expect("mqttbytes decodes")),
             }
         }
     }
@@ -152,6 +181,75 @@ mod native {
         (ours, theirs)
     }
 
+    /// Every case, by the name its benchmark groups carry.
+    fn cases() -> Vec<(&'static str, ProtocolVersion, (Packet, Theirs))> {
+        use ProtocolVersion::{V3_1_1, V5};
+        vec![
+            ("publish_16B_v311", V3_1_1, publish(V3_1_1, 16)),
+            ("publish_1KiB_v311", V3_1_1, publish(V3_1_1, 1024)),
+            ("publish_16B_v5", V5, publish(V5, 16)),
+            ("publish_1KiB_v5", V5, publish(V5, 1024)),
+            ("connect_props_v5", V5, connect_v5()),
+            ("subscribe_10_v311", V3_1_1, subscribe(V3_1_1)),
+            ("subscribe_10_v5", V5, subscribe(V5)),
+        ]
+    }
+
+    /// One codec call, kept out of line so that an instruction counter can
+    /// count only these calls (see the crate docs).
+    #[inline(never)]
+    fn measured<T>(f: impl FnOnce() -> T) -> T {
+        std::hint::black_box(f())
+    }
+
+    /// Run `{decode|encode}/{case}/{courtier|mqttbytes}:{iterations}` in a
+    /// plain loop, for an instruction counter.
+    pub(crate) fn count(spec: &str) {
+        let (name, iterations) = spec
+            .rsplit_once(':')
+            .expect("CODEC_COUNT is direction/case/codec:iterations");
+        let iterations: usize = iterations.parse().expect("an iteration count");
+        let mut parts = name.split('/');
+        let (Some(direction), Some(case), Some(codec), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            panic!("CODEC_COUNT is direction/case/codec:iterations, got {spec}");
+        };
+        let (_, v, (ours, theirs)) = cases()
+            .into_iter()
+            .find(|(n, ..)| *n == case)
+            .expect("a known case");
+        let mut encoded = BytesMut::new();
+        match codec {
+            "courtier" => ours.encode(v, &mut encoded).expect("encodes"),
+            "mqttbytes" => theirs.encode(&mut encoded),
+            other => panic!("unknown codec {other}"),
+        }
+        let mut decoder = Decoder::with_version(MAX, v);
+        let mut buf = BytesMut::with_capacity(4096);
+        for _ in 0..iterations {
+            match (direction, codec) {
+                ("decode", "courtier") => {
+                    let mut input = encoded.clone();
+                    measured(|| decoder.decode(&mut input).expect("decodes"));
+                }
+                ("decode", _) => {
+                    let mut input = encoded.clone();
+                    measured(|| theirs.decode(&mut input));
+                }
+                ("encode", "courtier") => {
+                    buf.clear();
+                    measured(|| ours.encode(v, &mut buf).expect("encodes"));
+                }
+                ("encode", _) => {
+                    buf.clear();
+                    measured(|| theirs.encode(&mut buf));
+                }
+                _ => panic!("unknown direction {direction}"),
+            }
+        }
+    }
+
     fn compare(
         c: &mut Criterion,
         name: &str,
@@ -206,14 +304,9 @@ mod native {
     }
 
     fn codec(c: &mut Criterion) {
-        use ProtocolVersion::{V3_1_1, V5};
-        compare(c, "publish_16B_v311", V3_1_1, publish(V3_1_1, 16));
-        compare(c, "publish_1KiB_v311", V3_1_1, publish(V3_1_1, 1024));
-        compare(c, "publish_16B_v5", V5, publish(V5, 16));
-        compare(c, "publish_1KiB_v5", V5, publish(V5, 1024));
-        compare(c, "connect_props_v5", V5, connect_v5());
-        compare(c, "subscribe_10_v311", V3_1_1, subscribe(V3_1_1));
-        compare(c, "subscribe_10_v5", V5, subscribe(V5));
+        for (name, v, packets) in cases() {
+            compare(c, name, v, packets);
+        }
     }
 
     // `criterion_group!` emits an undocumented `pub fn`; inside this
