@@ -106,6 +106,47 @@ fn filter_matches(filter: &str, topic: &str) -> bool {
     }
 }
 
+/// Validate a topic filter in one pass over its bytes. The errors keep a
+/// fixed precedence whatever their position: too short or too long, then
+/// U+0000, then a bad shared-subscription prefix (so that `$share/a+b/x` is
+/// reported as the bad ShareName it is), then a misplaced wildcard.
+fn check_filter(s: &str) -> Result<(), TopicError> {
+    let bytes = s.as_bytes();
+    if bytes.is_empty() {
+        return Err(TopicError::Empty);
+    }
+    if bytes.len() > usize::from(u16::MAX) {
+        return Err(TopicError::TooLong);
+    }
+    let mut bad_wildcard = false;
+    // memchr3 scans 16 or 32 bytes per step, so only the few bytes that
+    // matter (`+`, `#`, NUL) are looked at one by one.
+    for i in memchr::memchr3_iter(b'+', b'#', 0, bytes) {
+        let b = bytes[i];
+        if b == 0 {
+            return Err(TopicError::NullCharacter);
+        }
+        // A wildcard is a whole level: it follows the start or a `/`, and
+        // is followed by the end, or by `/` for `+` only (`#` must be the
+        // last level).
+        let starts_level = i == 0 || bytes[i - 1] == b'/';
+        let ends_level = match bytes.get(i + 1) {
+            None => true,
+            Some(&next) => next == b'/' && b == b'+',
+        };
+        bad_wildcard |= !(starts_level && ends_level);
+    }
+    if bytes.starts_with(SHARE_PREFIX.as_bytes()) {
+        // The ShareName cannot hold wildcards, so the levels checked above
+        // were also exactly the inner filter's.
+        parse_shared(s)?;
+    }
+    if bad_wildcard {
+        return Err(TopicError::BadWildcard);
+    }
+    Ok(())
+}
+
 impl TopicName {
     /// Validate a topic name.
     pub fn new(s: impl Into<ByteString>) -> Result<Self, TopicError> {
@@ -129,18 +170,18 @@ impl TopicName {
         Ok(Self(s))
     }
 
+    #[inline]
     fn check(s: &str) -> Result<(), TopicError> {
         if s.len() > usize::from(u16::MAX) {
             return Err(TopicError::TooLong);
         }
-        for b in s.bytes() {
-            match b {
-                b'+' | b'#' => return Err(TopicError::WildcardInName),
-                0 => return Err(TopicError::NullCharacter),
-                _ => {}
-            }
+        // A vectorised search (see `check_filter`); the first forbidden byte
+        // found is the one reported.
+        match memchr::memchr3(b'+', b'#', 0, s.as_bytes()).map(|i| s.as_bytes()[i]) {
+            None => Ok(()),
+            Some(0) => Err(TopicError::NullCharacter),
+            Some(_) => Err(TopicError::WildcardInName),
         }
-        Ok(())
     }
 
     /// The topic as a string.
@@ -176,27 +217,7 @@ impl TopicFilter {
     /// `$share/{ShareName}/{filter}` ([MQTT-4.8.2-1], [MQTT-4.8.2-2]).
     pub fn new(s: impl Into<ByteString>) -> Result<Self, TopicError> {
         let s = s.into();
-        if s.is_empty() {
-            return Err(TopicError::Empty);
-        }
-        if s.len() > usize::from(u16::MAX) {
-            return Err(TopicError::TooLong);
-        }
-        if s.contains('\0') {
-            return Err(TopicError::NullCharacter);
-        }
-        // Checked before the wildcards so that `$share/a+b/x` is reported as
-        // the bad ShareName it is.
-        parse_shared(&s)?;
-        let mut levels = s.split('/').peekable();
-        while let Some(level) = levels.next() {
-            let has_plus = level.contains('+');
-            let has_hash = level.contains('#');
-            if (has_plus && level != "+") || (has_hash && (level != "#" || levels.peek().is_some()))
-            {
-                return Err(TopicError::BadWildcard);
-            }
-        }
+        check_filter(&s)?;
         Ok(Self(s))
     }
 
@@ -258,5 +279,89 @@ impl std::fmt::Display for TopicName {
 impl std::fmt::Display for TopicFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The straightforward validator that [`check_filter`] replaced, kept as
+    /// its specification: several passes, one rule at a time.
+    fn reference_filter(s: &str) -> Result<(), TopicError> {
+        if s.is_empty() {
+            return Err(TopicError::Empty);
+        }
+        if s.len() > usize::from(u16::MAX) {
+            return Err(TopicError::TooLong);
+        }
+        if s.contains('\0') {
+            return Err(TopicError::NullCharacter);
+        }
+        parse_shared(s)?;
+        let mut levels = s.split('/').peekable();
+        while let Some(level) = levels.next() {
+            let has_plus = level.contains('+');
+            let has_hash = level.contains('#');
+            if (has_plus && level != "+") || (has_hash && (level != "#" || levels.peek().is_some()))
+            {
+                return Err(TopicError::BadWildcard);
+            }
+        }
+        Ok(())
+    }
+
+    /// The byte-at-a-time name check that [`TopicName::check`] replaced.
+    fn reference_name(s: &str) -> Result<(), TopicError> {
+        for b in s.bytes() {
+            match b {
+                b'+' | b'#' => return Err(TopicError::WildcardInName),
+                0 => return Err(TopicError::NullCharacter),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Strings built from the bytes that matter, around the `$share/` prefix.
+    fn topicish() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("/"),
+            Just("+"),
+            Just("#"),
+            Just("\0"),
+            Just("a"),
+            Just("é"),
+            Just("$share/"),
+            Just("$"),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn filter_check_agrees_with_reference(s in topicish()) {
+            prop_assert_eq!(check_filter(&s), reference_filter(&s));
+        }
+
+        #[test]
+        fn name_check_agrees_with_reference(s in topicish()) {
+            prop_assert_eq!(TopicName::check(&s), reference_name(&s));
+        }
+    }
+
+    #[test]
+    fn long_topics_agree_with_reference() {
+        // Past one vector width, with the special byte at every position.
+        let base = "abcdefghijklmnopqrstuvwxyz/0123456789/ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        for special in ["+", "#", "\0", "/+", "/#"] {
+            for at in 0..=base.len() {
+                let s = format!("{}{special}{}", &base[..at], &base[at..]);
+                assert_eq!(check_filter(&s), reference_filter(&s), "{s:?}");
+                assert_eq!(TopicName::check(&s), reference_name(&s), "{s:?}");
+            }
+        }
     }
 }
