@@ -107,6 +107,11 @@ impl Reader {
         }
     }
 
+    /// The bytes not read yet.
+    pub(crate) fn remaining(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Split off the next `n` bytes as their own zero-copy slice.
     pub(crate) fn take(&mut self, n: usize) -> Result<Bytes, DecodeError> {
         self.need(n)?;
@@ -140,6 +145,25 @@ impl Reader {
     pub(crate) fn utf8(&mut self) -> Result<ByteString, DecodeError> {
         ByteString::try_from(self.binary()?).map_err(|_| DecodeError::InvalidUtf8)
     }
+}
+
+/// The number of entries left in `bytes` if it is a list of two-byte-length
+/// prefixed fields each followed by `trailer` fixed bytes (the filters of
+/// SUBSCRIBE and UNSUBSCRIBE): a cheap pre-pass that lets the decoder
+/// allocate its list once, at its final size, instead of growing it. A
+/// truncated last entry still counts, so the answer is never too small for
+/// the entries that decode.
+///
+/// Peer input decides the count, but a list that size is what decoding the
+/// same packet would build anyway; the maximum packet size bounds both.
+pub(crate) fn count_prefixed(mut bytes: &[u8], trailer: usize) -> usize {
+    let mut count = 0;
+    while let [hi, lo, rest @ ..] = bytes {
+        count += 1;
+        let skip = usize::from(u16::from_be_bytes([*hi, *lo])) + trailer;
+        bytes = rest.get(skip..).unwrap_or_default();
+    }
+    count
 }
 
 /// Where encoded bytes go: [`Counter`] only counts, [`Writer`] writes.

@@ -11,7 +11,7 @@ use crate::error::{DecodeError, EncodeError};
 use crate::properties::{self, Property as P, ReasonProps, WriteProps};
 use crate::reason::ReasonCode;
 use crate::topic::TopicFilter;
-use crate::wire::{Out, Reader};
+use crate::wire::{self, Out, Reader};
 
 /// v5 Retain Handling subscription option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -132,7 +132,8 @@ impl Subscribe {
                 true
             })?;
         }
-        let mut subscriptions = Vec::new();
+        // Each filter is followed by its one-byte options.
+        let mut subscriptions = Vec::with_capacity(wire::count_prefixed(r.remaining(), 1));
         while !r.is_empty() {
             let filter = TopicFilter::new(r.utf8()?).map_err(DecodeError::topic_filter)?;
             let options = SubscriptionOptions::decode(r.u8()?, version)?;

@@ -7,7 +7,7 @@ use crate::error::{DecodeError, EncodeError};
 use crate::properties::{self, Property as P, ReasonProps, WriteProps};
 use crate::reason::ReasonCode;
 use crate::topic::TopicFilter;
-use crate::wire::{Out, Reader};
+use crate::wire::{self, Out, Reader};
 
 /// UNSUBSCRIBE: at least one filter ([MQTT-3.10.3-2]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,7 @@ impl Unsubscribe {
                 _ => false,
             })?;
         }
-        let mut filters = Vec::new();
+        let mut filters = Vec::with_capacity(wire::count_prefixed(r.remaining(), 0));
         while !r.is_empty() {
             filters.push(TopicFilter::new(r.utf8()?).map_err(DecodeError::topic_filter)?);
         }
