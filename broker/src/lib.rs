@@ -15,6 +15,8 @@
 //! - [`transport`]: TLS (rustls, PEM files, client-certificate CN), WebSocket as
 //!   a byte stream, the HTTP(S) listener that upgrades to it (Origin allow-list,
 //!   `X-Forwarded-For` from trusted proxies).
+//! - [`client`]: `courtier pub` / `courtier sub`, a tokio driver of the shared
+//!   sans-IO client session over TCP, TLS or WebSocket.
 //!
 //! # Invariants
 //! No lock is held across `.await`; every queue is bounded with its overflow
@@ -22,6 +24,7 @@
 //! never panics.
 
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod connection;
 pub mod message;

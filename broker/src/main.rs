@@ -1,16 +1,39 @@
 //! The `courtier` binary: parse the configuration, start logging, serve
-//! until SIGINT or SIGTERM.
+//! until SIGINT or SIGTERM; or, as `courtier pub` / `courtier sub`, run a
+//! command-line client.
 
 use std::io::Write;
 
 use anyhow::Context;
 use clap::Parser;
+use courtier::client::args::ClientCommand;
 use courtier::config::Options;
 use courtier::server::Server;
 use tracing_subscriber::EnvFilter;
 
+/// The broker's flags, or a client subcommand. Broker flags and a
+/// subcommand exclude each other, so `courtier [flags]` runs the broker
+/// exactly as it would without subcommands.
+#[derive(Debug, Parser)]
+#[command(
+    name = "courtier",
+    version,
+    about = "Courtier, an MQTT 3.1/3.1.1/5.0 broker (and, as `courtier pub` / `courtier sub`, a client)",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(flatten)]
+    broker: Options,
+    #[command(subcommand)]
+    client: Option<ClientCommand>,
+}
+
 fn main() -> std::process::ExitCode {
-    let options = Options::parse();
+    let cli = Cli::parse();
+    if let Some(command) = cli.client {
+        return courtier::client::run(command);
+    }
+    let options = cli.broker;
     let config = match options.resolve() {
         Ok(c) => c,
         Err(e) => {
