@@ -1,68 +1,128 @@
-//! The page shown today: which broker the app would use, and an honest note that the MQTT client
-//! is still being built.
+//! The page: the initial state (broker URL from the page address, a generated client id), the
+//! layout, the light/dark toggle, and the browser glue the components share (file download).
+
+use std::rc::Rc;
 
 use courtier_web::browser::page_location;
-use courtier_web::location::{BrokerSource, broker_url};
-use yew::{Html, function_component, html};
+use courtier_web::location::broker_url;
+use courtier_web::model::AppState;
+use courtier_web::model::form::{ConnectForm, generated_client_id};
+use gloo::storage::{LocalStorage, Storage};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use crate::connect::ConnectPanel;
+use crate::log::MessageLog;
+use crate::publish::PublishPanel;
+use crate::status::StatusBar;
+use crate::store::ConnectionProvider;
+use crate::subscribe::SubscribePanel;
+use crate::tree::{TopicDetails, TopicTree};
+
+/// localStorage key of the chosen theme (`light` or `dark`; absent follows the system).
+const THEME_KEY: &str = "courtier.theme";
+
+/// The state the page opens with.
+pub(crate) fn initial_state() -> AppState {
+    let client_id = generated_client_id((js_sys::Math::random() * f64::from(u32::MAX)) as u32);
+    let (url, notice) = match page_location().map(|page| broker_url(&page)) {
+        Some(Ok(url)) => (url.as_str().to_owned(), None),
+        Some(Err(error)) => (String::new(), Some(error.to_string())),
+        None => (String::new(), None),
+    };
+    let mut state = AppState::new(ConnectForm::new(url, client_id));
+    state.notice = notice;
+    state
+}
 
 /// The root component.
 #[function_component]
 pub(crate) fn App() -> Html {
-    let broker = match page_location() {
-        Some(page) => broker_url(&page),
-        None => {
-            return html! { <main><h1>{ "Courtier" }</h1><p>{ "No page address is available." }</p></main> };
-        }
-    };
-    let broker_line = match broker {
-        Ok(url) => {
-            let why = match url.source() {
-                BrokerSource::PageOrigin => "the MQTT endpoint of the server that served this page",
-                BrokerSource::QueryParameter => "given by ?broker= in the address",
-            };
-            html! { <p>{ "Broker: " }<code id="broker-url">{ url.as_str() }</code>{ format!(" ({why})") }</p> }
-        }
-        Err(error) => html! { <p class="error" id="broker-error">{ error.to_string() }</p> },
-    };
+    let initial = use_memo((), |()| initial_state());
     html! {
-        <main>
-            <h1>{ "Courtier" }</h1>
-            <p>{ "MQTT over WebSocket, from the browser." }</p>
-            { broker_line }
-            <p>{ "The in-browser MQTT client (connect, subscribe, publish) is being built; \
-                  this page does not connect yet." }</p>
-        </main>
+        <ConnectionProvider initial={Rc::clone(&initial)}>
+            <Layout />
+        </ConnectionProvider>
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-    use super::App;
-
-    wasm_bindgen_test_configure!(run_in_browser);
-
-    #[wasm_bindgen_test]
-    async fn shows_the_broker_of_the_serving_origin() {
-        let window = web_sys::window().expect("browser tests run in a window");
-        let document = window.document().expect("a window has a document");
-        let root = document.create_element("div").expect("div");
-        document
-            .body()
-            .expect("the test page has a body")
-            .append_child(&root)
-            .expect("append the app root");
-
-        yew::Renderer::<App>::with_root(root.clone()).render();
-        yew::scheduler::flush().await;
-
-        let host = window.location().host().expect("location.host");
-        let shown = document
-            .get_element_by_id("broker-url")
-            .and_then(|code| code.text_content());
-        assert_eq!(shown, Some(format!("ws://{host}/mqtt")));
-        let text = root.text_content().unwrap_or_default();
-        assert!(text.contains("does not connect yet"), "page text: {text}");
+/// Header, status bar and the three columns.
+#[function_component]
+pub(crate) fn Layout() -> Html {
+    let theme = use_state(|| LocalStorage::get::<String>(THEME_KEY).ok());
+    {
+        let theme = (*theme).clone();
+        use_effect_with(theme, |theme| apply_theme(theme.as_deref()));
     }
+    let toggle = {
+        let theme = theme.clone();
+        Callback::from(move |_| {
+            let dark = match theme.as_deref() {
+                Some(t) => t == "dark",
+                None => prefers_dark(),
+            };
+            let next = if dark { "light" } else { "dark" };
+            let _ = LocalStorage::set(THEME_KEY, next);
+            theme.set(Some(next.to_owned()));
+        })
+    };
+    html! {
+        <>
+            <header class="top">
+                <h1>{ "Courtier" }<span class="muted">{ " · MQTT in the browser" }</span></h1>
+                <button type="button" id="theme-toggle" class="small" onclick={toggle} aria-label="Switch light or dark theme">{ "◐ Theme" }</button>
+            </header>
+            <StatusBar />
+            <main class="columns">
+                <div class="column"><ConnectPanel /><SubscribePanel /><PublishPanel /></div>
+                <div class="column wide"><MessageLog /></div>
+                <div class="column"><TopicDetails /><TopicTree /></div>
+            </main>
+        </>
+    }
+}
+
+fn prefers_dark() -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|m| m.matches())
+}
+
+fn apply_theme(theme: Option<&str>) {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    else {
+        return;
+    };
+    let _ = match theme {
+        Some(theme) => root.set_attribute("data-theme", theme),
+        None => root.remove_attribute("data-theme"),
+    };
+}
+
+/// Offers `text` as a file download named `name`.
+pub(crate) fn download(name: &str, kind: &str, text: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(kind);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(anchor) = document
+        .create_element("a")
+        .ok()
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        anchor.set_href(&url);
+        anchor.set_download(name);
+        anchor.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
 }
