@@ -21,14 +21,17 @@ use super::x509;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// The file cannot be read.
-    #[error("{flag} {path}: cannot read the file: {source} (check the path given with {flag})")]
+    #[error(
+        "{flag} {path}: cannot read the file: {cause} (check the path given with {flag} or the `{}` key)",
+        config_key(flag)
+    )]
     Read {
         /// The flag (and config key) naming the file.
         flag: &'static str,
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: io::Error,
+        /// The I/O error (not a `source`: the message already says it, once).
+        cause: io::Error,
     },
     /// The file holds no usable PEM item of the expected kind.
     #[error("{flag} {path}: {problem} (expected {expected})")]
@@ -45,13 +48,13 @@ pub enum TlsError {
     /// rustls refused the certificate, key or CA (e.g. a key that does not
     /// match the certificate).
     #[error(
-        "{what}: {source} (check that --cert and --key belong together and --client-ca is a CA)"
+        "{what}: {cause} (check that --cert and --key belong together and --client-ca is a CA)"
     )]
     Rustls {
         /// What was being set up.
         what: &'static str,
         /// The rustls error.
-        source: rustls::Error,
+        cause: rustls::Error,
     },
     /// The client CA file cannot verify client certificates.
     #[error(
@@ -77,15 +80,20 @@ pub struct TlsFiles {
     pub client_ca: Option<PathBuf>,
 }
 
+/// The configuration file key of `flag` (`--client-ca` → `client_ca`).
+fn config_key(flag: &str) -> String {
+    flag.trim_start_matches("--").replace('-', "_")
+}
+
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
 fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
+    std::fs::read(path).map_err(|cause| TlsError::Read {
         flag,
         path: path.to_owned(),
-        source,
+        cause,
     })
 }
 
@@ -148,9 +156,9 @@ pub fn server_config(files: &TlsFiles, alpn: &[&[u8]]) -> Result<Arc<ServerConfi
     let key = load_key(&files.key)?;
     let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|source| TlsError::Rustls {
+        .map_err(|cause| TlsError::Rustls {
             what: "TLS protocol versions",
-            source,
+            cause,
         })?;
     let builder = match &files.client_ca {
         None => builder.with_no_client_auth(),
@@ -169,9 +177,9 @@ pub fn server_config(files: &TlsFiles, alpn: &[&[u8]]) -> Result<Arc<ServerConfi
     };
     let mut config = builder
         .with_single_cert(certs, key)
-        .map_err(|source| TlsError::Rustls {
+        .map_err(|cause| TlsError::Rustls {
             what: "--cert/--key",
-            source,
+            cause,
         })?;
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
