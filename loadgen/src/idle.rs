@@ -11,15 +11,12 @@ use crate::conn::{Client, Target};
 use crate::procfs::Process;
 use crate::report::{IdleFigures, Report};
 
-/// How many connection handshakes are in progress at once: enough to keep the broker's
-/// accept loop busy, few enough to stay under the listen backlog.
-const CONCURRENT_CONNECTS: usize = 256;
-
 /// Opens `connections` clients, reads the broker's RSS with all of them open, then closes
 /// them.
 pub(crate) async fn run(
     target: &Target,
     connections: u64,
+    concurrency: usize,
     run_id: &str,
     broker: Option<&Process>,
     report: &mut Report,
@@ -32,7 +29,7 @@ pub(crate) async fn run(
     let mut pending = JoinSet::new();
     let mut next = 0;
     while next < connections || !pending.is_empty() {
-        while next < connections && pending.len() < CONCURRENT_CONNECTS {
+        while next < connections && pending.len() < concurrency.max(1) {
             let (target, id) = (target.clone(), format!("{run_id}-i{next}"));
             pending.spawn(async move { Client::connect(&target, &id).await });
             next += 1;

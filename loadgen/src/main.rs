@@ -83,6 +83,11 @@ struct Args {
     /// Connections in the idle scenario.
     #[arg(long, default_value_t = 10_000)]
     connections: u64,
+    /// Connection handshakes in progress at once in the idle scenario: enough to keep the
+    /// broker's accept loop busy, few enough to stay under its listen backlog (Mosquitto's is
+    /// 100; a dropped SYN costs a 1 s retransmission and ruins the connect rate).
+    #[arg(long, default_value_t = 64)]
+    connect_concurrency: usize,
     /// Seconds a subscriber waits for stragglers once publishers are done.
     #[arg(long, default_value_t = 1.0)]
     quiet: f64,
@@ -183,6 +188,7 @@ fn run(args: &Args) -> Result<Report> {
             idle::run(
                 &target,
                 args.connections,
+                args.connect_concurrency,
                 &run_id,
                 broker.as_ref(),
                 &mut report,

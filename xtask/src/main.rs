@@ -4,11 +4,13 @@
 //! - `setup`: installs the toolchain pieces idempotently (each checked by version first).
 //! - `test`: everything CI runs, in order, with a timing summary.
 //! - `run`: builds the web app and the broker, then becomes the broker.
+//! - `bench`: the side-by-side broker benchmark (and the criterion benches with `--micro`).
 //! - `dist`: the release web build into `dist/`, with its size.
 //! - `shell`: running commands, finding programs, timing steps.
 //!
 //! Every failure ends in one line saying what could not be done and why.
 
+mod bench;
 mod dist;
 mod run;
 mod setup;
@@ -35,8 +37,9 @@ cargo xtask <command> [args]
           `courtier --tcp 127.0.0.1:1883 --http 127.0.0.1:8080 --web-root dist`;
           arguments after `--` are passed on to courtier
   dist    build the web app into dist/ (release, wasm-opt -Oz) and print the wasm size
-  bench   `cargo bench --workspace` (criterion benches); the broker load generator does not
-          exist yet
+  bench   Courtier and Mosquitto side by side under courtier-loadgen, runs interleaved, medians
+          with min-max and ratios (`--quick`: ~2 min; default matrix ~12 min; `--scenario NAME`,
+          `--runs N`, `--json FILE`, `--list`); `--micro`: `cargo bench --workspace` (criterion)
   fmt     `cargo fmt --all`
   lint    the host and wasm32 clippy runs of `test`, with -D warnings
 ";
@@ -63,12 +66,12 @@ fn dispatch(args: &[String]) -> Result<()> {
         ("run", [dashes, passthrough @ ..]) if dashes == "--" => run::broker(passthrough),
         ("test", []) => test::all(false),
         ("test", [flag]) if flag == "--keep-going" => test::all(true),
+        ("bench", rest) => bench::run(rest),
         (_, [extra, ..]) => {
             bail!("`cargo xtask {command}` does not take `{extra}`; see `cargo xtask help`")
         }
         ("setup", []) => setup::ensure(setup::Purpose::Test),
         ("dist", []) => setup::ensure(setup::Purpose::Build).and_then(|()| dist::web().map(drop)),
-        ("bench", []) => run::bench(),
         ("fmt", []) => shell::cargo(&["fmt", "--all"]).status(),
         ("lint", []) => test::lint(),
         ("help" | "-h" | "--help", []) => {

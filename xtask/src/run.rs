@@ -1,4 +1,4 @@
-//! `cargo xtask run` and `cargo xtask bench`.
+//! `cargo xtask run`.
 
 use anyhow::{Context, Result};
 
@@ -39,9 +39,4 @@ pub(crate) fn broker(extra: &[String]) -> Result<()> {
         .args(args)
         .args(extra)
         .exec())
-}
-
-/// The criterion benches of every crate. The broker load generator will be added here.
-pub(crate) fn bench() -> Result<()> {
-    cargo(&["bench", "--workspace"]).status()
 }
