@@ -29,17 +29,42 @@ pub async fn handshake(
     addr: SocketAddr,
     subprotocol: Option<&str>,
 ) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, Error> {
-    let mut request = format!("ws://{addr}/mqtt").into_client_request()?;
+    handshake_with(addr, "/mqtt", subprotocol, &[]).await
+}
+
+/// Open `ws://addr{path}` offering `subprotocol`, with extra request `headers`.
+pub async fn handshake_with(
+    addr: SocketAddr,
+    path: &str,
+    subprotocol: Option<&str>,
+    headers: &[(&'static str, &str)],
+) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, Error> {
+    let mut request = format!("ws://{addr}{path}").into_client_request()?;
     if let Some(p) = subprotocol {
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             HeaderValue::from_str(p).expect("header value"),
         );
     }
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .insert(*name, HeaderValue::from_str(value).expect("header value"));
+    }
     let (ws, _response) = tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(request))
         .await
         .expect("WebSocket handshake timed out")?;
     Ok(ws)
+}
+
+/// The HTTP status of a refused handshake (panics if it was not refused
+/// with an HTTP response).
+pub fn refusal_status(result: Result<WebSocketStream<MaybeTlsStream<TcpStream>>, Error>) -> u16 {
+    match result {
+        Err(Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("expected an HTTP refusal, the handshake succeeded"),
+    }
 }
 
 impl WsClient {
@@ -101,6 +126,44 @@ impl WsClient {
         })
         .await
         .expect("timed out waiting for a packet over WebSocket")
+    }
+
+    /// Send a ping and wait for the pong carrying the same data.
+    pub async fn ping_pong(&mut self, data: &'static [u8]) {
+        self.ws
+            .send(Message::Ping(data.into()))
+            .await
+            .expect("send ping");
+        tokio::time::timeout(TIMEOUT, async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Pong(got))) => {
+                        assert_eq!(&got[..], data, "pong echoes the ping");
+                        return;
+                    }
+                    Some(Ok(Message::Binary(b))) => self.rbuf.extend_from_slice(&b),
+                    Some(Ok(_)) => {}
+                    other => panic!("no pong: {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("timed out waiting for a pong");
+    }
+
+    /// Read until the server's Close frame; returns its close code.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        tokio::time::timeout(TIMEOUT, async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => {}
+                    None | Some(Err(_)) => return None,
+                }
+            }
+        })
+        .await
+        .expect("timed out waiting for a close frame")
     }
 
     /// The next packet; fails if the connection closes first.
