@@ -24,6 +24,7 @@ use courtier_proto::{Decoder, Packet, PacketId, ProtocolVersion, QoS, TopicFilte
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod browser;
 pub mod certs;
 pub mod transport;
 pub mod ws;

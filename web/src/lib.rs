@@ -18,5 +18,7 @@
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 pub mod client;
+#[cfg(target_arch = "wasm32")]
+pub mod embed;
 pub mod location;
 pub mod model;

@@ -1,14 +1,18 @@
-//! `cargo xtask dist`: the release build of the web app into `dist/`, and its size.
+//! `cargo xtask dist`: the release build of the web app into `dist/`, the embeddable client
+//! package into `dist/client/`, the examples into `dist/examples/`, and their sizes.
 //!
-//! Later this also packs the embeddable npm client; today it is the trunk build alone.
+//! Order matters: trunk replaces `dist/` wholesale, so the client package and the examples are
+//! written after it. The client is built from the library alone (`cargo rustc --lib
+//! --crate-type cdylib`), so it contains no Yew, and the crate keeps a plain `rlib` library for
+//! the app and the host tests.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::shell::{Cmd, root};
+use crate::shell::{Cmd, cargo, root, target_dir};
 
 /// The built web app's WebAssembly module and its size, raw and gzip-compressed.
 pub(crate) struct WebBuild {
@@ -20,20 +24,139 @@ pub(crate) struct WebBuild {
     pub(crate) gzip: u64,
 }
 
-/// Runs `trunk build --release` (offline, tools pinned in Trunk.toml) and measures the result.
+/// Runs `trunk build --release` (offline, tools pinned in Trunk.toml), then packs the
+/// embeddable client and copies the examples, and prints the sizes.
 pub(crate) fn web() -> Result<WebBuild> {
     Cmd::new("trunk")
         .args(["build", "--release", "--skip-version-check"])
         .status()
         .context("the web app did not build")?;
-    let build = measure()?;
+    let build = measure(&wasm_in(&dist_dir())?)?;
     println!(
         "web app: {} is {:.1} KiB raw, {:.1} KiB gzip",
         build.wasm.display(),
         kib(build.raw),
         kib(build.gzip)
     );
+    let client = client_package()?;
+    println!(
+        "embeddable client: {} is {:.1} KiB raw, {:.1} KiB gzip",
+        client.wasm.display(),
+        kib(client.raw),
+        kib(client.gzip)
+    );
+    copy_dir(&root().join("examples"), &dist_dir().join("examples"))?;
     Ok(build)
+}
+
+/// Name of the package's files (`courtier_client.js`, `courtier_client_bg.wasm`, ...).
+const CLIENT_NAME: &str = "courtier_client";
+
+/// The embeddable client's sources beside its Rust code: the custom element and the README.
+const CLIENT_EXTRAS: [&str; 2] = ["courtier_value.js", "README.md"];
+
+/// Builds `dist/client/`: the library as a cdylib (profile `wasm-release`), wasm-bindgen
+/// `--target web` (a plain ES module, no bundler), `wasm-opt -Oz`, and the package files.
+fn client_package() -> Result<WebBuild> {
+    const WASM: &str = "wasm32-unknown-unknown";
+    cargo(&[
+        "rustc",
+        "-p",
+        "courtier-web",
+        "--lib",
+        "--crate-type",
+        "cdylib",
+        "--target",
+        WASM,
+        "--profile",
+        "wasm-release",
+        "--locked",
+    ])
+    .status()
+    .context("the embeddable client library did not build")?;
+    let built = target_dir()
+        .join(WASM)
+        .join("wasm-release")
+        .join("courtier_web.wasm");
+    let out = client_dir();
+    if out.exists() {
+        fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
+    }
+    Cmd::new("wasm-bindgen")
+        .args(["--target", "web", "--out-name", CLIENT_NAME, "--out-dir"])
+        .args([&out, &built])
+        .status()
+        .context("wasm-bindgen could not generate the client's JavaScript")?;
+    let wasm = out.join(format!("{CLIENT_NAME}_bg.wasm"));
+    // The features rustc enables by default for wasm32-unknown-unknown; wasm-opt must be told
+    // them, or it refuses the module.
+    Cmd::new("wasm-opt")
+        .args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-mutable-globals",
+            "--enable-nontrapping-float-to-int",
+            "--enable-reference-types",
+            "--enable-sign-ext",
+            "--enable-multivalue",
+            "-o",
+        ])
+        .args([&wasm, &wasm])
+        .status()
+        .context("wasm-opt could not shrink the client")?;
+    let sources = root().join("web").join("src").join("embed");
+    for extra in CLIENT_EXTRAS {
+        fs::copy(sources.join(extra), out.join(extra))
+            .with_context(|| format!("cannot copy {extra} into {}", out.display()))?;
+    }
+    fs::write(out.join("package.json"), package_json())
+        .context("cannot write the client's package.json")?;
+    measure(&wasm)
+}
+
+/// Where `cargo xtask dist` puts the embeddable client package.
+pub(crate) fn client_dir() -> PathBuf {
+    dist_dir().join("client")
+}
+
+fn package_json() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let license = env!("CARGO_PKG_LICENSE");
+    format!(
+        r#"{{
+  "name": "courtier-client",
+  "version": "{version}",
+  "description": "MQTT 3.1.1 and 5.0 over WebSocket for the browser, in WebAssembly: no bundler, no polyfills",
+  "license": "{license}",
+  "type": "module",
+  "module": "{CLIENT_NAME}.js",
+  "main": "{CLIENT_NAME}.js",
+  "types": "{CLIENT_NAME}.d.ts",
+  "exports": {{
+    ".": {{ "types": "./{CLIENT_NAME}.d.ts", "default": "./{CLIENT_NAME}.js" }},
+    "./courtier_value.js": "./courtier_value.js"
+  }},
+  "files": ["{CLIENT_NAME}.js", "{CLIENT_NAME}.d.ts", "{CLIENT_NAME}_bg.wasm", "{CLIENT_NAME}_bg.wasm.d.ts", "courtier_value.js", "README.md"],
+  "sideEffects": ["./courtier_value.js"],
+  "keywords": ["mqtt", "websocket", "wasm", "iot"]
+}}
+"#
+    )
+}
+
+/// Copies the files of `from` (one level: the examples are flat) into `to`.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let path = entry?.path();
+        if path.is_file()
+            && let Some(name) = path.file_name()
+        {
+            fs::copy(&path, to.join(name))
+                .with_context(|| format!("cannot copy {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The directory trunk writes to (Trunk.toml `dist`).
@@ -41,13 +164,17 @@ pub(crate) fn dist_dir() -> PathBuf {
     root().join("dist")
 }
 
-fn measure() -> Result<WebBuild> {
-    let dist = dist_dir();
-    let wasm = fs::read_dir(&dist)
+/// The `.wasm` file trunk wrote into `dist`.
+fn wasm_in(dist: &Path) -> Result<PathBuf> {
+    fs::read_dir(dist)
         .with_context(|| format!("cannot read {}", dist.display()))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .find(|path| path.extension().is_some_and(|ext| ext == "wasm"))
-        .with_context(|| format!("trunk left no .wasm file in {}", dist.display()))?;
+        .with_context(|| format!("trunk left no .wasm file in {}", dist.display()))
+}
+
+fn measure(wasm: &Path) -> Result<WebBuild> {
+    let wasm = wasm.to_path_buf();
     let raw = fs::metadata(&wasm)?.len();
     let compressed = Command::new("gzip")
         .args(["-9", "-c"])

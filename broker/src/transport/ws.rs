@@ -6,14 +6,22 @@
 //! is an error that closes the connection ([MQTT-6.0.0-1]) with close code
 //! 1003, "unsupported data" (RFC 6455 section 7.4.1).
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use std::time::Duration;
+
 use bytes::{Buf, Bytes};
 use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+/// How long a close waits for the peer's Close frame before dropping the
+/// TCP connection anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// A WebSocket seen as `AsyncRead + AsyncWrite` of MQTT bytes.
 #[derive(Debug)]
@@ -25,6 +33,8 @@ pub struct WsStream {
     closed: bool,
     /// The close frame to send on shutdown, when we close for a reason.
     close_with: Option<CloseFrame>,
+    /// Running once our Close is sent: the end of the wait for the peer's.
+    close_deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl WsStream {
@@ -35,6 +45,7 @@ impl WsStream {
             pending: Bytes::new(),
             closed: false,
             close_with: None,
+            close_deadline: None,
         }
     }
 }
@@ -99,17 +110,42 @@ impl AsyncWrite for WsStream {
             .map_err(io::Error::other)
     }
 
+    /// The closing handshake (RFC 6455 section 7.1.1): send our Close, then
+    /// wait (bounded by [`CLOSE_GRACE`]) for the peer's Close before the
+    /// TCP connection is dropped. Dropping it at once makes the peer's
+    /// Close reply fail with EPIPE/ECONNRESET, which clients such as
+    /// mqtt.js report as an error after a clean DISCONNECT.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.close_with.is_some() {
-            ready!(Pin::new(&mut this.ws).poll_ready(cx)).map_err(io::Error::other)?;
-            let frame = this.close_with.take();
-            Pin::new(&mut this.ws)
-                .start_send(Message::Close(frame))
-                .map_err(io::Error::other)?;
+        if this.close_deadline.is_none() {
+            if this.close_with.is_some() {
+                ready!(Pin::new(&mut this.ws).poll_ready(cx)).map_err(io::Error::other)?;
+                let frame = this.close_with.take();
+                Pin::new(&mut this.ws)
+                    .start_send(Message::Close(frame))
+                    .map_err(io::Error::other)?;
+            }
+            ready!(Pin::new(&mut this.ws).poll_close(cx)).map_err(io::Error::other)?;
+            if this.closed {
+                // The peer closed first: its Close was already answered.
+                return Poll::Ready(Ok(()));
+            }
+            this.close_deadline = Some(Box::pin(tokio::time::sleep(CLOSE_GRACE)));
         }
-        Pin::new(&mut this.ws)
-            .poll_close(cx)
-            .map_err(io::Error::other)
+        loop {
+            match Pin::new(&mut this.ws).poll_next(cx) {
+                Poll::Ready(Some(Ok(Message::Close(_))) | Some(Err(_)) | None) => {
+                    this.closed = true;
+                    return Poll::Ready(Ok(()));
+                }
+                // Data after our Close is discarded (section 1.4).
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Pending => break,
+            }
+        }
+        match this.close_deadline.as_mut() {
+            Some(deadline) => deadline.as_mut().poll(cx).map(Ok),
+            None => Poll::Ready(Ok(())),
+        }
     }
 }
