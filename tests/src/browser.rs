@@ -4,7 +4,8 @@
 //! ready from the line it prints, and opens a headless Chromium session with a fresh profile
 //! and the flags that work as root on these machines (TOOLCHAIN.md). [`Browser::run`] runs an
 //! async JavaScript body in the page and returns its result; [`Browser::wait_for`] awaits a
-//! page condition with a deadline. Nothing sleeps to synchronise.
+//! page condition with a deadline. Nothing sleeps to synchronise. [`Mosquitto`] runs the
+//! other broker those clients are checked against.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -178,5 +179,67 @@ impl Browser {
     /// Ends the WebDriver session (Chromium exits), then chromedriver is killed on drop.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+}
+
+/// Mosquitto (Debian package `mosquitto`) with a WebSocket listener, for checking that a
+/// browser client works with another broker too. Killed on drop.
+pub struct Mosquitto {
+    child: Child,
+    /// The port of its MQTT-over-WebSocket listener on 127.0.0.1 (any path is accepted).
+    pub websocket_port: u16,
+    /// The port of its plain MQTT listener on 127.0.0.1.
+    pub tcp_port: u16,
+    /// Holds the configuration file.
+    _dir: TempDir,
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Mosquitto {
+    /// Starts Mosquitto and returns once it reports that its listeners are open.
+    pub fn start_websockets() -> Mosquitto {
+        let (websocket_port, tcp_port) = (free_port(), free_port());
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config = dir.path().join("mosquitto.conf");
+        // Mosquitto 2.0.11 exits ("Unable to start any listening sockets") when every
+        // listener is a WebSocket one, so a TCP listener keeps it company. (A Unix socket
+        // would not do: run as root, Mosquitto drops to its own user before binding it.)
+        let text = format!(
+            "listener {tcp_port} 127.0.0.1\nlistener {websocket_port} 127.0.0.1\n\
+             protocol websockets\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
+        );
+        std::fs::write(&config, text).expect("write mosquitto.conf");
+        let mut child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&config)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start mosquitto (Debian package mosquitto; `cargo xtask setup` installs it)");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let mosquitto = Mosquitto {
+            child,
+            websocket_port,
+            tcp_port,
+            _dir: dir,
+        };
+        // "mosquitto version X running" follows the listeners being opened.
+        let mut lines = BufReader::new(stderr).lines();
+        let mut seen = Vec::new();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains(" running") => break,
+                Some(Ok(line)) => seen.push(line),
+                _ => panic!("mosquitto exited before it was ready: {seen:?}"),
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        mosquitto
     }
 }

@@ -4,12 +4,10 @@
 //! subscriptions restored, `end()`), and against Mosquitto's WebSocket listener. The example
 //! page `examples/embed.html` is checked to show a live value.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
-use courtier_e2e::browser::{Browser, free_port};
+use courtier_e2e::browser::{Browser, Mosquitto};
 use courtier_e2e::{BrokerProcess, RawClient, connect_packet, publish, start_broker};
 use courtier_proto::{ProtocolVersion, QoS};
 use serde_json::{Value, json};
@@ -247,69 +245,14 @@ async fn packaged_client_against_courtier() {
     drop(broker);
 }
 
-/// Mosquitto with one WebSocket listener on `port`, killed on drop.
-struct Mosquitto {
-    child: Child,
-    _dir: TempDir,
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_mosquitto_websockets() -> (Mosquitto, u16) {
-    let port = free_port();
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = dir.path().join("mosquitto.conf");
-    std::fs::write(
-        &config,
-        format!(
-            // Mosquitto 2.0.11 exits ("Unable to start any listening sockets") when every
-            // listener is a WebSocket one, so a TCP listener keeps it company. (A Unix socket
-            // would not do: run as root, Mosquitto drops to its own user before binding it.)
-            "listener {tcp} 127.0.0.1\nlistener {port} 127.0.0.1\nprotocol websockets\n\
-             allow_anonymous true\npersistence false\nlog_dest stderr\n",
-            tcp = free_port(),
-        ),
-    )
-    .expect("write mosquitto.conf");
-    let mut child = Command::new("mosquitto")
-        .arg("-c")
-        .arg(&config)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start mosquitto (Debian package mosquitto; `cargo xtask setup` installs it)");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let mosquitto = Mosquitto { child, _dir: dir };
-    // "mosquitto version X running" follows the listeners being opened.
-    let mut lines = BufReader::new(stderr).lines();
-    let mut seen = Vec::new();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains(" running") => break,
-            Some(Ok(line)) => seen.push(line),
-            _ => panic!("mosquitto exited before it was ready: {seen:?}"),
-        }
-    }
-    assert!(
-        !seen.iter().any(|l| l.contains("Error")),
-        "mosquitto reported errors (is it built with websockets?): {seen:?}"
-    );
-    std::thread::spawn(move || for _ in lines {});
-    (mosquitto, port)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packaged_client_against_mosquitto_websockets() {
     let root = web_root();
     // Courtier only serves the page here; the client talks to Mosquitto.
     let broker = broker_with_web_root(root.path(), "127.0.0.1:0");
     let http = broker.http.expect("an HTTP listener");
-    let (_mosquitto, port) = start_mosquitto_websockets();
+    let mosquitto = Mosquitto::start_websockets();
+    let port = mosquitto.websocket_port;
     let browser = Browser::start().await;
     open_test_page(&browser, http).await;
     let url = format!("ws://127.0.0.1:{port}/mqtt");
