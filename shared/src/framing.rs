@@ -91,12 +91,17 @@ impl Decoder {
         }
         let mut frame = buf.split_to(size).freeze();
         frame.advance(header_len);
-        let version = self.version.unwrap_or(ProtocolVersion::V5);
-        let packet = decode_packet(first, Reader::new(frame), version)?;
-        if let (None, Packet::Connect(c)) = (self.version, &packet) {
-            self.version = Some(c.protocol);
-        }
-        Ok(Some(packet))
+        let Some(version) = self.version else {
+            // A server's CONNECT (checked above): learn the version from it.
+            let packet = decode_packet(first, Reader::new(frame), ProtocolVersion::V5)?;
+            if let Packet::Connect(c) = &packet {
+                self.version = Some(c.protocol);
+            }
+            return Ok(Some(packet));
+        };
+        // Returned as built, without looking at it: the packet (about 240
+        // bytes) is then written once, in place, not copied out of a local.
+        decode_packet(first, Reader::new(frame), version).map(Some)
     }
 }
 
@@ -117,6 +122,7 @@ fn check_flags(first: u8) -> Result<(), DecodeError> {
 }
 
 /// Decode one packet body whose fixed header flags have been checked.
+#[inline(always)]
 fn decode_packet(
     first: u8,
     mut r: Reader,
