@@ -149,8 +149,11 @@ impl Publish {
         max_packet_size: u32,
         buf: &mut BytesMut,
     ) -> Result<(), EncodeError> {
+        // Most messages carry no properties: then both passes over them
+        // (counting and writing) are skipped for the one-byte empty block.
+        let with_props = version.is_v5() && !self.properties.is_empty();
         let mut props = Counter::new(false);
-        if version.is_v5() {
+        if with_props {
             self.properties.write_props(&mut props);
         }
         if let Some(e) = props.error {
@@ -191,9 +194,11 @@ impl Publish {
         if let Some(id) = self.qos_pid.packet_id() {
             w.u16(id.get());
         }
-        if version.is_v5() {
+        if with_props {
             w.varint(props.len as u32);
             self.properties.write_props(&mut w);
+        } else if version.is_v5() {
+            w.u8(0);
         }
         w.put(&self.payload);
         Ok(())
@@ -215,6 +220,29 @@ impl Publish {
 }
 
 impl PublishProperties {
+    /// True when no property is set.
+    fn is_empty(&self) -> bool {
+        // Destructured so that a new field cannot be forgotten here.
+        let Self {
+            payload_format_indicator,
+            message_expiry_interval,
+            topic_alias,
+            response_topic,
+            correlation_data,
+            user_properties,
+            subscription_identifiers,
+            content_type,
+        } = self;
+        payload_format_indicator.is_none()
+            && message_expiry_interval.is_none()
+            && topic_alias.is_none()
+            && response_topic.is_none()
+            && correlation_data.is_none()
+            && user_properties.is_empty()
+            && subscription_identifiers.is_empty()
+            && content_type.is_none()
+    }
+
     fn read(&mut self, r: &mut Reader) -> Result<(), DecodeError> {
         properties::read_properties(r, "PUBLISH", |p| {
             match p {
