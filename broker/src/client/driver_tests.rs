@@ -71,6 +71,17 @@ fn start(version: ProtocolVersion, keep_alive: u16) -> (Connection, FakeServer) 
     (conn, server)
 }
 
+/// [`start`], then CONNACK accepted and the Connected event seen.
+async fn connected(version: ProtocolVersion, keep_alive: u16) -> (Connection, FakeServer) {
+    let (mut conn, mut server) = start(version, keep_alive);
+    server.accept(ReasonCode::Success).await;
+    assert!(matches!(
+        next_event(&mut conn).await,
+        Event::Connected { .. }
+    ));
+    (conn, server)
+}
+
 async fn next_event(conn: &mut Connection) -> Event {
     match conn.events.recv().await.expect("driver running") {
         DriverEvent::Session(e) => e,
@@ -80,12 +91,7 @@ async fn next_event(conn: &mut Connection) -> Event {
 
 #[tokio::test]
 async fn publishes_at_qos_1_then_disconnects_when_the_application_is_done() {
-    let (mut conn, mut server) = start(ProtocolVersion::V5, 0);
-    server.accept(ReasonCode::Success).await;
-    assert!(matches!(
-        next_event(&mut conn).await,
-        Event::Connected { .. }
-    ));
+    let (mut conn, mut server) = connected(ProtocolVersion::V5, 0).await;
     conn.commands
         .send(Command::Publish {
             topic: TopicName::new("a/b").expect("topic"),
@@ -176,12 +182,7 @@ async fn a_refused_connection_ends_with_the_reason_as_exit_code() {
 
 #[tokio::test]
 async fn a_server_closing_the_transport_is_an_error() {
-    let (mut conn, mut server) = start(ProtocolVersion::V3_1_1, 60);
-    server.accept(ReasonCode::Success).await;
-    assert!(matches!(
-        next_event(&mut conn).await,
-        Event::Connected { .. }
-    ));
+    let (mut conn, server) = connected(ProtocolVersion::V3_1_1, 60).await;
     drop(server);
     assert!(
         conn.events.recv().await.is_none(),
@@ -208,12 +209,7 @@ async fn a_disconnect_before_connack_just_closes() {
 
 #[tokio::test]
 async fn a_command_the_session_refuses_is_reported() {
-    let (mut conn, mut server) = start(ProtocolVersion::V5, 60);
-    server.accept(ReasonCode::Success).await;
-    assert!(matches!(
-        next_event(&mut conn).await,
-        Event::Connected { .. }
-    ));
+    let (mut conn, _server) = connected(ProtocolVersion::V5, 60).await;
     conn.commands
         .send(Command::Subscribe(Vec::new()))
         .await

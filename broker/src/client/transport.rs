@@ -60,7 +60,10 @@ pub enum TransportError {
         /// What is wrong.
         problem: String,
     },
-    /// The TLS configuration or handshake failed.
+    /// The TLS client configuration cannot be built.
+    #[error("TLS setup: {0}")]
+    TlsSetup(String),
+    /// The TLS handshake failed (untrusted certificate, wrong name, no common version).
     #[error("TLS with {host}: {problem}")]
     Tls {
         /// The host.
@@ -119,10 +122,7 @@ pub async fn connect(endpoint: &Endpoint, tls: &TlsSettings) -> Result<BoxStream
 fn tls_config(tls: &TlsSettings) -> Result<Arc<ClientConfig>, TransportError> {
     let path = tls.cafile.as_deref().ok_or(TransportError::NoCaFile)?;
     let roots = load_roots(path)?;
-    let tls_err = |e: &dyn std::fmt::Display| TransportError::Tls {
-        host: String::new(),
-        problem: e.to_string(),
-    };
+    let tls_err = |e: &dyn std::fmt::Display| TransportError::TlsSetup(e.to_string());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
