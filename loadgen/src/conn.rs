@@ -19,6 +19,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The largest packet the generator accepts from a broker: a 64 KiB payload plus headers.
 const MAX_PACKET: u32 = 1 << 20;
@@ -208,7 +209,13 @@ async fn ws_handshake(target: &Target, tcp: TcpStream) -> Result<WebSocketStream
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("mqtt"));
-    let (ws, response) = tokio_tungstenite::client_async(request, tcp)
+    // No frame or message limit: the generator measures brokers, it does not police them, and
+    // a broker that coalesces its whole backlog into one frame (tens of MiB have been seen)
+    // must still be measured rather than cut off.
+    let config = WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None);
+    let (ws, response) = tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
         .await
         .with_context(|| format!("WebSocket handshake with {url} failed"))?;
     match response.headers().get("Sec-WebSocket-Protocol") {
