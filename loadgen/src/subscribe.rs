@@ -23,7 +23,8 @@ pub(crate) struct SubscriberResult {
     /// Send-to-receive latency of every delivery, microseconds: four bytes a sample keeps
     /// millions of deliveries cheap, and no broker is judged on sub-microsecond differences.
     pub(crate) latencies_us: Vec<u32>,
-    /// The longest silence between two consecutive deliveries.
+    /// The longest silence between two consecutive deliveries (or from the start of
+    /// publishing to the first one).
     pub(crate) max_gap: Duration,
     /// When the last delivery arrived.
     pub(crate) last_delivery: Option<Instant>,
@@ -106,9 +107,10 @@ fn on_packet(
                 QosPid::ExactlyOnce(id) => put_ack(&mut client.write_buf, 5, id),
             }
             result.deliveries += 1;
-            if let Some(last) = result.last_delivery {
-                result.max_gap = result.max_gap.max(now - last);
-            }
+            // The first gap runs from the start of publishing, so a subscriber that waits
+            // seconds for its first message shows that stall too.
+            let previous = result.last_delivery.unwrap_or(plan.epoch);
+            result.max_gap = result.max_gap.max(now.saturating_duration_since(previous));
             result.last_delivery = Some(now);
             let stamp = Stamp::read(&publish.payload);
             match stamp.and_then(|s| Some((s, result.sequences.get_mut(usize::from(s.publisher))?)))
