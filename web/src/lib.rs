@@ -8,8 +8,8 @@
 //!   embeddable client; its pure rules (URLs, reconnect schedule) build and test on the host.
 //! - [`model`]: the Yew app's state as a pure reducer (forms, log, topic tree, charts, payload
 //!   encodings), unit-tested on the host.
-//! - `embed` (wasm32 only): the JavaScript API other sites embed (`MqttClient`), packaged by
-//!   `cargo xtask dist` into `dist/client/`.
+//! - `embed` (wasm32, feature `embed`): the JavaScript API other sites embed (`MqttClient`),
+//!   packaged by `cargo xtask dist` into `dist/client/`; not in the app's binary.
 //!
 //! # Architecture invariant
 //! Nothing here depends on Yew: the Yew app is the `courtier-app` binary (`src/app/`), so the
@@ -18,7 +18,7 @@
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 pub mod client;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "embed"))]
 pub mod embed;
 pub mod location;
 pub mod model;

@@ -3,8 +3,8 @@
 //!
 //! Order matters: trunk replaces `dist/` wholesale, so the client package and the examples are
 //! written after it. The client is built from the library alone (`cargo rustc --lib
-//! --crate-type cdylib`), so it contains no Yew, and the crate keeps a plain `rlib` library for
-//! the app and the host tests.
+//! --crate-type cdylib --features embed`), so it contains no Yew, and the crate keeps a plain
+//! `rlib` library without the JavaScript API for the app and the host tests.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -64,6 +64,8 @@ fn client_package() -> Result<WebBuild> {
         "-p",
         "courtier-web",
         "--lib",
+        "--features",
+        "embed",
         "--crate-type",
         "cdylib",
         "--target",

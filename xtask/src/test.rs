@@ -90,6 +90,8 @@ fn clippy_wasm() -> Result<()> {
         "--target",
         WASM,
         "--all-targets",
+        // `embed` is the packaged client's JavaScript API, off in the app's build.
+        "--all-features",
     ])
     .args(lint)
     .status()?;
