@@ -179,6 +179,16 @@ async fn packaged_client_against_courtier() {
         .expect_err("an invalid filter is refused");
     assert!(invalid.contains("[MQTT-4.7.1-2]"), "{invalid}");
     assert!(invalid.contains("reasonCode 143"), "{invalid}");
+    // A broker's refusal too: `$SYS` is read-only, and a 5.0 PUBACK says so with 0x87.
+    let refused = browser
+        .try_run(
+            "await client.publish('$SYS/spoof', 'x', { qos: 1 });",
+            vec![],
+        )
+        .await
+        .expect_err("the broker refuses a publish to $SYS");
+    assert!(refused.contains("not authorized (0x87)"), "{refused}");
+    assert!(refused.contains("reasonCode 135"), "{refused}");
 
     // The broker restarts on the same port: the client reconnects by itself, finds no session
     // and subscribes again; a QoS 1 publish made while it was down completes afterwards.
