@@ -155,6 +155,10 @@ pub(crate) fn read_properties(
     mut accept: impl FnMut(Property) -> bool,
 ) -> Result<(), DecodeError> {
     let len = r.varint()?;
+    if len == 0 {
+        // The usual case: no properties, nothing to split off.
+        return Ok(());
+    }
     let mut block = Reader::new(r.take(len as usize)?);
     let mut seen = 0u64;
     while !block.is_empty() {
