@@ -5,7 +5,7 @@
 //! - `test`: everything CI runs, in order, with a timing summary.
 //! - `run`: builds the web app and the broker, then becomes the broker.
 //! - `bench`: the side-by-side broker benchmark (and the criterion benches with `--micro`).
-//! - `dist`: the release web build into `dist/`, with its size.
+//! - `dist`: the release web build into `dist/`, the client package into `dist/client/`, sizes.
 //! - `shell`: running commands, finding programs, timing steps.
 //!
 //! Every failure ends in one line saying what could not be done and why.
@@ -36,7 +36,9 @@ cargo xtask <command> [args]
   run     setup (build tools only), build the web app and the broker in release, then run
           `courtier --tcp 127.0.0.1:1883 --http 127.0.0.1:8080 --web-root dist`;
           arguments after `--` are passed on to courtier
-  dist    build the web app into dist/ (release, wasm-opt -Oz) and print the wasm size
+  dist    build the web app into dist/ (release, wasm-opt -Oz), the embeddable client package
+          into dist/client/ (npm package courtier-client), copy examples/ into dist/examples/,
+          and print the wasm sizes
   bench   Courtier and Mosquitto side by side under courtier-loadgen, runs interleaved, medians
           with min-max and ratios (`--quick`: ~2 min; default matrix ~12 min; `--scenario NAME`,
           `--runs N`, `--json FILE`, `--list`); `--micro`: `cargo bench --workspace` (criterion)
