@@ -80,6 +80,12 @@ impl Drop for Socket {
 }
 
 /// A `setTimeout` that is re-armed rather than recreated, calling one closure made once.
+///
+/// Hidden tabs: Chrome runs a timer armed from five nested timer callbacks at most once a
+/// minute ("intensive wake up throttling"), which would make a 60 s keep alive late enough for
+/// the broker to drop us. The chain never gets that long here: the timer re-arms from its own
+/// callback only after sending PINGREQ, and the PINGRESP (a socket task, nesting level 0)
+/// re-arms it for the next keep alive.
 pub(super) struct Timer {
     callback: Closure<dyn FnMut()>,
     /// The browser's handle of the armed timeout, and the deadline it was armed for.
