@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use courtier_e2e::browser::{Browser, Mosquitto};
+use courtier_e2e::browser::{Browser, Mosquitto, free_port};
 use courtier_e2e::{BrokerProcess, RawClient, connect_packet, publish, start_broker};
 use courtier_proto::{ProtocolVersion, QoS};
 use serde_json::{Value, json};
@@ -150,6 +150,17 @@ async fn packaged_client_against_courtier() {
     let browser = Browser::start().await;
     open_test_page(&browser, http).await;
 
+    // Nothing listens there: connect rejects in words, and does not keep retrying.
+    let refused = browser
+        .try_run(
+            "await courtier.MqttClient.connect(`ws://127.0.0.1:${args[0]}/mqtt`, {});",
+            vec![json!(free_port())],
+        )
+        .await
+        .expect_err("no broker, no connection");
+    assert!(refused.starts_with("could not connect: "), "{refused}");
+    assert!(refused.contains("close code 1006"), "{refused}");
+
     let info = connect(
         &browser,
         &url,
@@ -267,6 +278,19 @@ async fn packaged_client_against_courtier() {
             "window.embedReady === true || window.embedError",
         )
         .await;
+    // The element subscribes on its own connection: publish once it has (state `live`).
+    let state = browser
+        .wait_for(
+            "window.embedError || ['live', 'error'].includes(
+               document.getElementById('element').dataset.state)
+             && (document.getElementById('element').title || 'live')",
+        )
+        .await;
+    assert_eq!(
+        state,
+        json!("live"),
+        "the example page and its element are live"
+    );
     let (mut tcp, _) = RawClient::connect(
         broker.addr,
         connect_packet(ProtocolVersion::V3_1_1, "e2e-sensor"),
