@@ -5,22 +5,30 @@
 //! The upgrade is refused before any MQTT byte flows when the client offers
 //! no MQTT subprotocol (400), when its page's Origin is not allowed (403),
 //! or when the connection limit is reached (503).
+//!
+//! A client that offers permessage-deflate (RFC 7692) is upgraded by us, on
+//! our own framing in [`super::deflate`]; every other client keeps axum's
+//! `WebSocketUpgrade` (tungstenite), which has no extensions.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tower_http::services::ServeDir;
 
 use super::Peer;
+use super::deflate::{DeflateHandshake, DeflateWsStream};
 use super::listener::HttpListener;
 use super::ws::WsStream;
 use crate::broker::Broker;
@@ -85,17 +93,18 @@ pub async fn serve(
 }
 
 async fn upgrade(
-    ws: WebSocketUpgrade,
-    headers: HeaderMap,
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<Peer>,
+    request: Request,
 ) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let headers = &parts.headers;
     let config = &state.broker.config;
     let peer = Peer {
-        addr: super::forwarded::client_addr(peer.addr, &headers, &config.trusted_proxies),
+        addr: super::forwarded::client_addr(peer.addr, headers, &config.trusted_proxies),
         cert_name: peer.cert_name,
     };
-    if !super::origin::allowed(&headers, &config.ws_allowed_origins) {
+    if !super::origin::allowed(headers, &config.ws_allowed_origins) {
         tracing::info!(%peer, origin = ?headers.get("origin"), "WebSocket refused: origin not allowed");
         return (
             StatusCode::FORBIDDEN,
@@ -103,26 +112,91 @@ async fn upgrade(
         )
             .into_response();
     }
-    let ws = ws.protocols(SUBPROTOCOLS);
-    if ws.selected_protocol().is_none() {
-        return (
-            StatusCode::BAD_REQUEST,
-            "MQTT over WebSocket needs the `mqtt` subprotocol (Sec-WebSocket-Protocol: mqtt)\n",
-        )
-            .into_response();
-    }
-    Metrics::add(&state.broker.metrics.connections_total, 1);
-    let Ok(permit) = Arc::clone(&state.permits).try_acquire_owned() else {
-        Metrics::add(&state.broker.metrics.connections_refused, 1);
-        return (StatusCode::SERVICE_UNAVAILABLE, "max_connections reached\n").into_response();
-    };
     let max_message = usize::try_from(config.max_packet_size)
         .unwrap_or(usize::MAX)
         .saturating_add(FRAME_SLACK);
+    if let Some(handshake) =
+        DeflateHandshake::from_request(&parts.method, parts.version, headers, &SUBPROTOCOLS)
+        && let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>()
+    {
+        return upgrade_deflate(state, peer, handshake, on_upgrade, max_message);
+    }
+    let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(ws) => ws.protocols(SUBPROTOCOLS),
+        Err(rejection) => return rejection.into_response(),
+    };
+    if ws.selected_protocol().is_none() {
+        return no_subprotocol();
+    }
+    let Some(permit) = admit(&state) else {
+        return busy();
+    };
     ws.max_message_size(max_message)
         .max_frame_size(max_message)
         .on_upgrade(move |socket| async move {
             crate::connection::run(state.broker, WsStream::new(socket), peer, state.stop).await;
             drop(permit);
         })
+}
+
+/// Answer 101 with the negotiated extension and serve the upgraded
+/// connection on our own permessage-deflate framing.
+fn upgrade_deflate(
+    state: HttpState,
+    peer: Peer,
+    handshake: DeflateHandshake,
+    on_upgrade: OnUpgrade,
+    max_message: usize,
+) -> Response {
+    let Some(protocol) = handshake.protocol else {
+        return no_subprotocol();
+    };
+    let Some(permit) = admit(&state) else {
+        return busy();
+    };
+    // hyper hands over the connection once the 101 below is written.
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let stream = DeflateWsStream::new(TokioIo::new(upgraded), max_message);
+                crate::connection::run(state.broker, stream, peer, state.stop).await;
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
+        }
+        drop(permit);
+    });
+    let response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::UPGRADE, "websocket")
+        .header(header::CONNECTION, "upgrade")
+        .header(header::SEC_WEBSOCKET_ACCEPT, handshake.accept)
+        .header(header::SEC_WEBSOCKET_PROTOCOL, protocol)
+        .header(header::SEC_WEBSOCKET_EXTENSIONS, handshake.extension)
+        .body(Body::empty());
+    // Every value above is ASCII we produced, so the builder cannot fail.
+    response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// 400: the handshake offered no MQTT subprotocol.
+fn no_subprotocol() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        "MQTT over WebSocket needs the `mqtt` subprotocol (Sec-WebSocket-Protocol: mqtt)\n",
+    )
+        .into_response()
+}
+
+/// 503: `max_connections` reached.
+fn busy() -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, "max_connections reached\n").into_response()
+}
+
+/// A connection permit, `None` (counted as refused) at `max_connections`.
+fn admit(state: &HttpState) -> Option<OwnedSemaphorePermit> {
+    Metrics::add(&state.broker.metrics.connections_total, 1);
+    let permit = Arc::clone(&state.permits).try_acquire_owned().ok();
+    if permit.is_none() {
+        Metrics::add(&state.broker.metrics.connections_refused, 1);
+    }
+    permit
 }

@@ -5,6 +5,7 @@
 //! [`listener`], its Origin check in [`origin`] and the proxy header in
 //! [`forwarded`].
 
+pub mod deflate;
 pub mod forwarded;
 pub mod http;
 pub mod listener;

@@ -1,0 +1,81 @@
+//! MQTT over WebSocket with permessage-deflate (RFC 7692), on our own
+//! WebSocket framing, because tungstenite has no extension support and
+//! refuses frames with RSV1 set.
+//!
+//! # Layout
+//! - [`handshake`]: is the request an upgrade offering permessage-deflate we
+//!   accept, the accept key and the answer (pure).
+//! - [`frame`]: frame headers, masking (pure).
+//! - [`reader`]: inbound frames to events, message rules (sans-IO).
+//! - [`codec`]: DEFLATE per message with pooled (de)compressors.
+//! - [`stream`]: the `AsyncRead + AsyncWrite` byte stream fed to
+//!   `connection::run`, like the plain path's `WsStream`.
+//!
+//! Only clients that offer permessage-deflate take this path; the others
+//! keep the tungstenite path in `ws`.
+
+pub mod codec;
+pub mod frame;
+pub mod handshake;
+pub mod reader;
+pub mod stream;
+
+pub use handshake::DeflateHandshake;
+pub use stream::DeflateWsStream;
+
+/// Why the peer's WebSocket input is refused; each maps to the close code
+/// sent with our Close frame (RFC 6455 section 7.4.1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WsError {
+    /// RFC 6455 section 5.1.
+    #[error("[RFC 6455 5.1] a client frame is not masked")]
+    Unmasked,
+    /// RSV2 or RSV3, which no negotiated extension defines.
+    #[error("[RFC 6455 5.2] RSV2/RSV3 set without an extension defining them")]
+    ReservedBits,
+    /// An opcode RFC 6455 reserves.
+    #[error("[RFC 6455 5.2] reserved opcode {0:#x}")]
+    ReservedOpcode(u8),
+    /// A 64-bit length with its top bit set.
+    #[error("[RFC 6455 5.2] 64-bit payload length with the most significant bit set")]
+    LengthMsb,
+    /// A fragmented control frame or one over 125 bytes.
+    #[error("[RFC 6455 5.5] control frame fragmented or over 125 bytes")]
+    BadControlFrame,
+    /// A Close body of one byte.
+    #[error("[RFC 6455 5.5.1] close frame body of one byte")]
+    BadClosePayload,
+    /// RSV1 on a control frame.
+    #[error("[RFC 7692 6] RSV1 set on a control frame")]
+    Rsv1OnControl,
+    /// RSV1 on a continuation frame.
+    #[error("[RFC 7692 6.1] RSV1 set on a continuation frame")]
+    Rsv1OnContinuation,
+    /// A continuation with no message started.
+    #[error("[RFC 6455 5.4] continuation frame outside a fragmented message")]
+    UnexpectedContinuation,
+    /// A new data message inside a fragmented one.
+    #[error("[RFC 6455 5.4] new data frame inside a fragmented message")]
+    ExpectedContinuation,
+    /// A text frame: MQTT is binary.
+    #[error("[MQTT-6.0.0-1] MQTT over WebSocket must use binary frames")]
+    Text,
+    /// A message over the limit, on the wire or once inflated.
+    #[error("[RFC 6455 7.4.1] message larger than {0} bytes")]
+    TooBig(u64),
+    /// A compressed message that does not inflate.
+    #[error("[RFC 7692 7.2.2] compressed message does not inflate")]
+    BadDeflate,
+}
+
+impl WsError {
+    /// The close code our Close frame carries (RFC 6455 section 7.4.1).
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Self::Text => 1003,
+            Self::BadDeflate => 1007,
+            Self::TooBig(_) => 1009,
+            _ => 1002,
+        }
+    }
+}

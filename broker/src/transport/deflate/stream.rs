@@ -1,0 +1,289 @@
+//! A permessage-deflate WebSocket as `AsyncRead + AsyncWrite` of MQTT
+//! bytes, over any byte stream (the upgraded HTTP connection in the broker,
+//! an in-memory duplex in tests). Reads inflate straight into the caller's
+//! buffer; each write becomes one message, compressed when that pays.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+use super::WsError;
+use super::codec::{Inflater, put_message};
+use super::frame::{Opcode, put_frame};
+use super::reader::{Event, FrameReader};
+
+/// How long a close waits for the peer's Close frame before dropping the
+/// connection anyway (as on the plain path).
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Past this many unsent bytes a write waits for the socket first, so a
+/// slow reader holds back the connection task instead of growing memory.
+const WRITE_HIGH_WATER: usize = 64 * 1024;
+
+/// Normal closure (RFC 6455 section 7.4.1).
+const CLOSE_NORMAL: u16 = 1000;
+
+/// MQTT bytes over a WebSocket with permessage-deflate negotiated.
+#[derive(Debug)]
+pub struct DeflateWsStream<S> {
+    io: S,
+    reader: FrameReader,
+    /// Bytes read from `io` and not yet parsed.
+    rbuf: BytesMut,
+    /// Unread payload of an uncompressed message.
+    plain: BytesMut,
+    /// Compressed payload not yet inflated.
+    compressed: BytesMut,
+    /// The compressed message's last frame has arrived.
+    ended: bool,
+    /// Present while a compressed message is being read.
+    inflater: Option<Inflater>,
+    max_message: usize,
+    /// Frames to send: data, pongs, our Close.
+    wbuf: BytesMut,
+    close_sent: bool,
+    /// The peer's Close arrived, or the connection ended: reads return EOF.
+    peer_done: bool,
+    /// Why we close, when it is for a fault of the peer.
+    close_with: Option<WsError>,
+    /// Running once our Close is sent: the end of the wait for the peer's.
+    close_deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
+    /// Wrap `io`, on which the handshake is done; messages above
+    /// `max_message` bytes (on the wire or inflated) close with 1009.
+    pub fn new(io: S, max_message: usize) -> Self {
+        Self {
+            io,
+            reader: FrameReader::new(max_message),
+            rbuf: BytesMut::new(),
+            plain: BytesMut::new(),
+            compressed: BytesMut::new(),
+            ended: false,
+            inflater: None,
+            max_message,
+            wbuf: BytesMut::new(),
+            close_sent: false,
+            peer_done: false,
+            close_with: None,
+            close_deadline: None,
+        }
+    }
+
+    /// Remember why we close, and turn it into the reader's error.
+    fn fail(&mut self, e: WsError) -> io::Error {
+        self.close_with.get_or_insert(e.clone());
+        io::Error::new(io::ErrorKind::InvalidData, e)
+    }
+
+    /// Read more from `io`; `Ok(0)` at its end.
+    fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        self.rbuf.reserve(READ_CHUNK);
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf)
+    }
+
+    /// Send everything queued.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.wbuf.is_empty() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.wbuf))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.wbuf.advance(n);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queue our Close frame with `code` and a short reason.
+    fn queue_close(&mut self, code: Option<u16>, reason: &str) {
+        if self.close_sent {
+            return;
+        }
+        self.close_sent = true;
+        let mut body = Vec::with_capacity(125);
+        if let Some(code) = code {
+            body.extend_from_slice(&code.to_be_bytes());
+            // A control payload is at most 125 bytes; our reasons are ASCII.
+            body.extend_from_slice(&reason.as_bytes()[..reason.len().min(123)]);
+        }
+        put_frame(&mut self.wbuf, Opcode::Close, false, &body);
+    }
+
+    /// Act on one inbound event.
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Data {
+                bytes,
+                compressed: false,
+                ..
+            } => self.plain = bytes,
+            Event::Data {
+                bytes,
+                compressed: true,
+                last,
+            } => {
+                let max = self.max_message;
+                self.inflater.get_or_insert_with(|| Inflater::new(max));
+                self.compressed.extend_from_slice(&bytes);
+                self.ended = last;
+            }
+            Event::Ping(data) => put_frame(&mut self.wbuf, Opcode::Pong, false, &data),
+            Event::Pong => {}
+            Event::Close(code) => {
+                self.peer_done = true;
+                // Echo the peer's code (section 5.5.1).
+                self.queue_close(code, "");
+            }
+        }
+    }
+
+    /// Inflate into `buf` while a compressed message is in progress;
+    /// `Some(n)` when this call did something.
+    fn poll_inflate(&mut self, buf: &mut ReadBuf<'_>) -> Result<Option<usize>, WsError> {
+        let Some(inflater) = self.inflater.as_mut() else {
+            return Ok(None);
+        };
+        if inflater.has_work(&self.compressed, self.ended) {
+            let n =
+                inflater.inflate(&mut self.compressed, self.ended, buf.initialize_unfilled())?;
+            buf.advance(n);
+            return Ok(Some(n));
+        }
+        if self.ended {
+            // The message is whole: its decompressor goes back to the pool.
+            self.inflater = None;
+            self.compressed.clear();
+            self.ended = false;
+        }
+        Ok(None)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateWsStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            // Pongs and our Close reply go out even when the connection
+            // task writes nothing; a full socket leaves them to later.
+            if !this.wbuf.is_empty()
+                && let Poll::Ready(Err(e)) = this.poll_write_out(cx)
+            {
+                return Poll::Ready(Err(e));
+            }
+            if !this.plain.is_empty() {
+                let n = buf.remaining().min(this.plain.len());
+                buf.put_slice(&this.plain.split_to(n));
+                return Poll::Ready(Ok(()));
+            }
+            match this.poll_inflate(buf) {
+                Ok(Some(0)) => continue,
+                Ok(Some(_)) => return Poll::Ready(Ok(())),
+                Ok(None) => {}
+                Err(e) => return Poll::Ready(Err(this.fail(e))),
+            }
+            if this.peer_done {
+                return Poll::Ready(Ok(()));
+            }
+            match this.reader.next(&mut this.rbuf) {
+                Ok(Some(event)) => this.handle(event),
+                Ok(None) => {
+                    if ready!(this.fill(cx))? == 0 {
+                        // TCP ended without a Close frame.
+                        this.peer_done = true;
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(this.fail(e))),
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for DeflateWsStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.close_sent {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        if this.wbuf.len() >= WRITE_HIGH_WATER {
+            ready!(this.poll_write_out(cx))?;
+        }
+        if !buf.is_empty() {
+            // The connection task writes its coalesced buffer at once: one
+            // message per batch of packets, compressed as a whole.
+            put_message(&mut this.wbuf, buf);
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_out(cx))?;
+        Pin::new(&mut this.io).poll_flush(cx)
+    }
+
+    /// The closing handshake (RFC 6455 section 7.1.1), as on the plain
+    /// path: our Close (with the fault's code, else 1000), then a wait
+    /// bounded by [`CLOSE_GRACE`] for the peer's Close (unless we fail the
+    /// connection for a fault of the peer), then TCP shutdown.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.close_deadline.is_none() {
+            let (code, reason) = match &this.close_with {
+                Some(e) => (e.close_code(), e.to_string()),
+                None => (CLOSE_NORMAL, String::new()),
+            };
+            this.queue_close(Some(code), &reason);
+            ready!(this.poll_write_out(cx))?;
+            ready!(Pin::new(&mut this.io).poll_flush(cx))?;
+            this.close_deadline = Some(Box::pin(tokio::time::sleep(CLOSE_GRACE)));
+            // Failing the connection (section 7.1.7) waits for nothing: the
+            // rest of the peer's input cannot be parsed anyway.
+            if this.close_with.is_some() {
+                this.peer_done = true;
+            }
+        }
+        while !this.peer_done {
+            // Data after our Close is discarded (section 1.4).
+            match this.reader.next(&mut this.rbuf) {
+                Ok(Some(Event::Close(_))) | Err(_) => this.peer_done = true,
+                Ok(Some(_)) => {}
+                Ok(None) => match this.fill(cx) {
+                    Poll::Ready(Ok(0) | Err(_)) => this.peer_done = true,
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Pending => {
+                        if let Some(deadline) = this.close_deadline.as_mut() {
+                            ready!(deadline.as_mut().poll(cx));
+                        }
+                        this.peer_done = true;
+                    }
+                },
+            }
+        }
+        Pin::new(&mut this.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;
