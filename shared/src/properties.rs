@@ -152,13 +152,23 @@ impl Property {
 pub(crate) fn read_properties(
     r: &mut Reader,
     packet: &'static str,
-    mut accept: impl FnMut(Property) -> bool,
+    accept: impl FnMut(Property) -> bool,
 ) -> Result<(), DecodeError> {
     let len = r.varint()?;
     if len == 0 {
         // The usual case: no properties, nothing to split off.
         return Ok(());
     }
+    read_block(r, len, packet, accept)
+}
+
+/// [`read_properties`] after the block's length, `len`, was read.
+pub(crate) fn read_block(
+    r: &mut Reader,
+    len: u32,
+    packet: &'static str,
+    mut accept: impl FnMut(Property) -> bool,
+) -> Result<(), DecodeError> {
     let mut block = Reader::new(r.take(len as usize)?);
     let mut seen = 0u64;
     while !block.is_empty() {
