@@ -58,7 +58,11 @@ pub(crate) fn Chart(props: &ChartProps) -> Html {
             <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
                 aria-label={format!("{} values from {min} to {max}", values.len())} preserveAspectRatio="none">
                 <line class="axis" x1="0" y1={(HEIGHT - 1.0).to_string()} x2={WIDTH.to_string()} y2={(HEIGHT - 1.0).to_string()} />
-                <polyline class="line" points={points} fill="none" vector-effect="non-scaling-stroke" />
+                <polyline class="line" points={points.clone()} fill="none" vector-effect="non-scaling-stroke" />
+                // The newest point, so a single value is visible too.
+                if let Some((x, y)) = points.rsplit(' ').next().and_then(|p| p.split_once(',')) {
+                    <circle class="dot" cx={x.to_owned()} cy={y.to_owned()} r="3" />
+                }
             </svg>
             <div class="range muted"><span>{ format!("min {min}") }</span><span>{ format!("max {max} · {} points", values.len()) }</span></div>
         </figure>

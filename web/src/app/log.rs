@@ -101,12 +101,12 @@ pub(crate) fn MessageLog() -> Html {
                 <select id="log-view" onchange={onview}>
                     { for View::ALL.iter().map(|v| html! { <option value={v.label()} selected={*v == app.view}>{ v.label() }</option> }) }
                 </select>
-                <button type="button" id="pause" onclick={action(Action::TogglePause)} aria-pressed={log.paused.to_string()}>
+                <button type="button" id="pause" class="small" onclick={action(Action::TogglePause)} aria-pressed={log.paused.to_string()}>
                     { if log.paused { "Resume" } else { "Pause" } }
                 </button>
-                <button type="button" id="clear" onclick={action(Action::ClearLog)}>{ "Clear" }</button>
-                <button type="button" onclick={export(true)}>{ "JSON" }</button>
-                <button type="button" onclick={export(false)}>{ "CSV" }</button>
+                <button type="button" id="clear" class="small" onclick={action(Action::ClearLog)}>{ "Clear" }</button>
+                <button type="button" class="small" onclick={export(true)} title="Export the shown messages as JSON">{ "JSON" }</button>
+                <button type="button" class="small" onclick={export(false)} title="Export the shown messages as CSV">{ "CSV" }</button>
             </div>
             <p class="muted counts" id="log-counts">
                 { format!("{total} shown ({} in view, {unrendered} not rendered)", window.len()) }
@@ -151,7 +151,7 @@ fn log_row(
             e.stop_propagation();
             ctx.dispatch(Action::Chart(Some((topic.clone(), key.clone()))));
         });
-        html! { <button type="button" class="icon chart-button" {onclick} aria-label={label}>{ "📈" }</button> }
+        html! { <button type="button" class="icon chart-button" {onclick} aria-label={label}><svg class="chart-icon" viewBox="0 0 16 16" aria-hidden="true"><polyline points="1,13 5,8 9,10 15,3" fill="none" stroke="currentColor" stroke-width="2" /></svg></button> }
     });
     html! {
         <div class={classes!("log-row", is_selected.then_some("selected"))} role="listitem" key={entry.seq}

@@ -78,7 +78,7 @@ fn chart_button(ctx: &Ctx, topic: &str, stats: &TopicStats) -> Html {
     let topic = topic.to_owned();
     let onclick =
         Callback::from(move |_| ctx.dispatch(Action::Chart(Some((topic.clone(), key.clone())))));
-    html! { <button type="button" class="icon chart-button" {onclick} aria-label={label} title="Chart">{ "📈" }</button> }
+    html! { <button type="button" class="icon chart-button" {onclick} aria-label={label} title="Chart"><svg class="chart-icon" viewBox="0 0 16 16" aria-hidden="true"><polyline points="1,13 5,8 9,10 15,3" fill="none" stroke="currentColor" stroke-width="2" /></svg></button> }
 }
 
 /// The selected topic's chart, series and history.
@@ -90,7 +90,7 @@ pub(crate) fn TopicDetails() -> Html {
         return html! {
             <section class="panel" aria-labelledby="details-title">
                 <h2 id="details-title">{ "Topic" }</h2>
-                <p class="empty">{ "Select a topic in the tree to see its history; 📈 charts numeric values." }</p>
+                <p class="empty">{ "Select a topic in the tree to see its history; the chart button draws its numeric values." }</p>
             </section>
         };
     };
@@ -122,7 +122,7 @@ pub(crate) fn TopicDetails() -> Html {
                         let ctx = ctx.clone();
                         let chart = (topic.clone(), key.clone());
                         let onclick = Callback::from(move |_| ctx.dispatch(Action::Chart(Some(chart.clone()))));
-                        html! { <button type="button" class="small" {onclick}>{ format!("📈 {}", if key.is_empty() { "value" } else { key }) }</button> }
+                        html! { <button type="button" class="small" {onclick}>{ format!("Chart {}", if key.is_empty() { "value" } else { key }) }</button> }
                     }) }
                 </div>
                 <p class="muted">{ format!("{} messages{}", stats.count, if stats.retained { ", last one retained" } else { "" }) }</p>
