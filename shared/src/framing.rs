@@ -251,8 +251,10 @@ impl Packet {
 
     /// Encode for `version` into `buf`, reserving the space once.
     pub fn encode(&self, version: ProtocolVersion, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        if let Self::Publish(p) = self {
-            return p.encode_fast(version, u32::MAX, buf);
+        match self {
+            Self::Publish(p) => return p.encode_fast(version, u32::MAX, buf),
+            Self::Subscribe(s) if s.encode_fast(version, u32::MAX, buf).is_some() => return Ok(()),
+            _ => {}
         }
         let body = self.measure(version, false)?;
         self.write(version, body, false, buf);
@@ -272,8 +274,12 @@ impl Packet {
         max_packet_size: u32,
         buf: &mut BytesMut,
     ) -> Result<(), EncodeError> {
-        if let Self::Publish(p) = self {
-            return p.encode_fast(version, max_packet_size, buf);
+        match self {
+            Self::Publish(p) => return p.encode_fast(version, max_packet_size, buf),
+            Self::Subscribe(s) if s.encode_fast(version, max_packet_size, buf).is_some() => {
+                return Ok(());
+            }
+            _ => {}
         }
         let max = max_packet_size as usize;
         let total = |body: usize| 1 + wire::varint_len(body as u32) + body;

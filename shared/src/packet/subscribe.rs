@@ -2,6 +2,7 @@
 
 use std::num::NonZeroU32;
 
+use bytes::{BufMut, BytesMut};
 use bytestring::ByteString;
 
 use super::{
@@ -11,7 +12,7 @@ use crate::error::{DecodeError, EncodeError};
 use crate::properties::{self, Property as P, ReasonProps, WriteProps};
 use crate::reason::ReasonCode;
 use crate::topic::TopicFilter;
-use crate::wire::{self, Out, Reader};
+use crate::wire::{self, MAX_VARINT, Out, Reader, varint_len};
 
 /// v5 Retain Handling subscription option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -150,6 +151,58 @@ impl Subscribe {
             subscriptions,
             properties,
         })
+    }
+
+    /// The usual SUBSCRIBE, without v5 properties, sized directly (three
+    /// bytes per filter besides the filter itself), reserved once and
+    /// written in one pass, the same bytes as [`Self::write`]. `None` leaves
+    /// every other case (properties, no filter, past `max_packet_size`) to
+    /// the generic two-pass encoder, which owns those rules and errors.
+    pub(crate) fn encode_fast(
+        &self,
+        version: ProtocolVersion,
+        max_packet_size: u32,
+        buf: &mut BytesMut,
+    ) -> Option<()> {
+        let SubscribeProperties {
+            subscription_identifier,
+            user_properties,
+        } = &self.properties;
+        if self.subscriptions.is_empty()
+            || (version.is_v5()
+                && (subscription_identifier.is_some() || !user_properties.is_empty()))
+        {
+            return None;
+        }
+        let filters: usize = self
+            .subscriptions
+            .iter()
+            .map(|s| 3 + s.filter.as_str().len())
+            .sum();
+        // Packet id, then the empty property block of 5.0.
+        let body = 2 + usize::from(version.is_v5()) + filters;
+        let body_len = u32::try_from(body).ok().filter(|&b| b <= MAX_VARINT)?;
+        let total = 1 + varint_len(body_len) + body;
+        if total > max_packet_size as usize {
+            return None;
+        }
+        buf.reserve(total);
+        buf.put_u8(0x82);
+        let mut len = [0; 4];
+        let len_bytes = wire::write_varint(body_len, &mut len);
+        buf.put_slice(&len[..len_bytes]);
+        buf.put_u16(self.packet_id.get());
+        if version.is_v5() {
+            buf.put_u8(0);
+        }
+        for s in &self.subscriptions {
+            let filter = s.filter.as_str().as_bytes();
+            // A TopicFilter is at most 65,535 bytes: this cannot truncate.
+            buf.put_u16(filter.len() as u16);
+            buf.put_slice(filter);
+            buf.put_u8(s.options.encode(version));
+        }
+        Some(())
     }
 
     pub(crate) fn write<O: Out>(&self, version: ProtocolVersion, o: &mut O) {
