@@ -4,6 +4,7 @@
 //! - [`start_broker`] runs the binary, reads the `courtier listening tcp ADDR`
 //!   line it prints to learn the port (no sleeps, no port guessing), and
 //!   kills it when the [`BrokerProcess`] is dropped.
+//! - [`deflate::DeflateClient`] speaks permessage-deflate frames by hand.
 //! - [`certs::TestPki`] makes a CA and certificates for the TLS tests;
 //!   [`transport::AnyClient`] speaks raw packets over TCP, TLS, WS or WSS.
 //! - [`RawClient`] speaks raw packets through `courtier-proto`, for the
@@ -26,6 +27,7 @@ use tokio::net::TcpStream;
 
 pub mod browser;
 pub mod certs;
+pub mod deflate;
 pub mod transport;
 pub mod ws;
 

@@ -80,8 +80,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
         }
     }
 
-    /// Remember why we close, and turn it into the reader's error.
-    fn fail(&mut self, e: WsError) -> io::Error {
+    /// Fail the connection (RFC 6455 section 7.1.7): our Close with the
+    /// fault's code is queued and pushed out at once, so the peer learns
+    /// why even when the connection task drops us without a shutdown (as
+    /// it does for a read error before CONNECT); then the reader's error.
+    fn fail(&mut self, cx: &mut Context<'_>, e: WsError) -> io::Error {
+        self.queue_close(Some(e.close_code()), &e.to_string());
+        if self.poll_write_out(cx).is_ready() {
+            let _ = Pin::new(&mut self.io).poll_flush(cx);
+        }
         self.close_with.get_or_insert(e.clone());
         io::Error::new(io::ErrorKind::InvalidData, e)
     }
@@ -196,7 +203,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateWsStream<S> {
                 Ok(Some(0)) => continue,
                 Ok(Some(_)) => return Poll::Ready(Ok(())),
                 Ok(None) => {}
-                Err(e) => return Poll::Ready(Err(this.fail(e))),
+                Err(e) => return Poll::Ready(Err(this.fail(cx, e))),
             }
             if this.peer_done {
                 return Poll::Ready(Ok(()));
@@ -209,7 +216,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateWsStream<S> {
                         this.peer_done = true;
                     }
                 }
-                Err(e) => return Poll::Ready(Err(this.fail(e))),
+                Err(e) => return Poll::Ready(Err(this.fail(cx, e))),
             }
         }
     }
