@@ -254,6 +254,7 @@ impl Packet {
         match self {
             Self::Publish(p) => return p.encode_fast(version, u32::MAX, buf),
             Self::Subscribe(s) if s.encode_fast(version, u32::MAX, buf).is_some() => return Ok(()),
+            Self::Connect(c) if c.encode_fast(u32::MAX, buf).is_some() => return Ok(()),
             _ => {}
         }
         let body = self.measure(version, false)?;
@@ -279,6 +280,7 @@ impl Packet {
             Self::Subscribe(s) if s.encode_fast(version, max_packet_size, buf).is_some() => {
                 return Ok(());
             }
+            Self::Connect(c) if c.encode_fast(max_packet_size, buf).is_some() => return Ok(()),
             _ => {}
         }
         let max = max_packet_size as usize;

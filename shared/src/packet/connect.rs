@@ -2,14 +2,14 @@
 
 use std::num::{NonZeroU16, NonZeroU32};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 
 use super::{PayloadFormat, ProtocolVersion, QoS, UserProperty};
 use crate::error::DecodeError;
 use crate::properties::{self, Property as P, WriteProps, id, opt, users};
 use crate::topic::TopicName;
-use crate::wire::{Out, Reader};
+use crate::wire::{Counter, MAX_VARINT, Out, Reader, Writer, varint_len};
 
 /// CONNECT, as sent by a client of any protocol version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,17 +163,93 @@ impl Connect {
         })
     }
 
+    /// Size this CONNECT directly (each property block counted once, not
+    /// once per pass), reserve once and write: the same bytes as
+    /// [`Self::write`]. `None`, with nothing written, leaves a CONNECT that
+    /// cannot be encoded or is past `max_packet_size` to the generic
+    /// encoder, which owns those errors.
+    pub(crate) fn encode_fast(&self, max_packet_size: u32, buf: &mut BytesMut) -> Option<()> {
+        let v5 = self.protocol.is_v5();
+        // A two-byte-length field, or `None` if it does not fit.
+        let field = |len: usize| (len <= usize::from(u16::MAX)).then_some(2 + len);
+        let props = |p: &dyn Fn(&mut Counter)| {
+            let mut c = Counter::new(false);
+            p(&mut c);
+            c.error.is_none().then_some(c.len)
+        };
+        let props_len = if v5 {
+            props(&|c| self.properties.write_props(c))?
+        } else {
+            0
+        };
+        let block = |len: usize| if v5 { varint_len(len as u32) + len } else { 0 };
+        let mut body = field(self.protocol.protocol_name().len())? + 4;
+        body += block(props_len) + field(self.client_id.len())?;
+        let mut will_props_len = 0;
+        if let Some(will) = &self.will {
+            if v5 {
+                will_props_len = props(&|c| will.properties.write_props(c))?;
+            }
+            body += block(will_props_len)
+                + field(will.topic.as_str().len())?
+                + field(will.payload.len())?;
+        }
+        if let Some(username) = &self.username {
+            body += field(username.len())?;
+        }
+        if let Some(password) = &self.password {
+            body += field(password.len())?;
+        }
+        let body_len = u32::try_from(body).ok().filter(|&b| b <= MAX_VARINT)?;
+        let total = 1 + varint_len(body_len) + body;
+        if total > max_packet_size as usize {
+            return None;
+        }
+        buf.reserve(total);
+        let mut w = Writer { buf, lean: false };
+        w.u8(1 << 4);
+        w.varint(body_len);
+        w.string(self.protocol.protocol_name());
+        w.u8(self.protocol.level());
+        w.u8(self.flags());
+        w.u16(self.keep_alive);
+        if v5 {
+            w.varint(props_len as u32);
+            self.properties.write_props(&mut w);
+        }
+        w.string(&self.client_id);
+        if let Some(will) = &self.will {
+            if v5 {
+                w.varint(will_props_len as u32);
+                will.properties.write_props(&mut w);
+            }
+            w.string(will.topic.as_str());
+            w.binary(&will.payload);
+        }
+        if let Some(username) = &self.username {
+            w.string(username);
+        }
+        if let Some(password) = &self.password {
+            w.binary(password);
+        }
+        Some(())
+    }
+
+    /// The connect flags byte (3.1.2.3).
+    fn flags(&self) -> u8 {
+        let mut flags = u8::from(self.clean_start) << 1;
+        if let Some(will) = &self.will {
+            flags |= 0x04 | (will.qos as u8) << 3 | u8::from(will.retain) << 5;
+        }
+        flags | u8::from(self.password.is_some()) << 6 | u8::from(self.username.is_some()) << 7
+    }
+
     /// Write the body of this CONNECT for its own protocol version.
     pub(crate) fn write<O: Out>(&self, o: &mut O) {
         let v5 = self.protocol.is_v5();
         o.string(self.protocol.protocol_name());
         o.u8(self.protocol.level());
-        let mut flags = u8::from(self.clean_start) << 1;
-        if let Some(will) = &self.will {
-            flags |= 0x04 | (will.qos as u8) << 3 | u8::from(will.retain) << 5;
-        }
-        flags |= u8::from(self.password.is_some()) << 6 | u8::from(self.username.is_some()) << 7;
-        o.u8(flags);
+        o.u8(self.flags());
         o.u16(self.keep_alive);
         if v5 {
             properties::block(o, &self.properties);
