@@ -8,10 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use courtier_e2e::browser::Browser;
+use courtier_e2e::browser::{Browser, Mosquitto};
 use courtier_e2e::start_broker;
 use serde_json::json;
-use tempfile::TempDir;
 
 /// The trunk build, or a failure that says how to make it.
 fn dist() -> PathBuf {
@@ -139,7 +138,19 @@ async fn web_app_against_courtier() {
     // Line-buffered (`stdbuf -oL`): a pipe would hold the SUBACK line back until exit. `-W`
     // bounds the wait so a lost message fails the test instead of hanging it.
     let mut sub = Command::new("stdbuf")
-        .args(["-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", &port, "-d", "-C", "1", "-W", "20"])
+        .args([
+            "-oL",
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-d",
+            "-C",
+            "1",
+            "-W",
+            "20",
+        ])
         .args(["-t", "maMaison/rez-de-chaussee/salon"])
         .stdout(Stdio::piped())
         .spawn()
@@ -183,43 +194,6 @@ async fn web_app_against_courtier() {
     browser.close().await;
 }
 
-fn start_mosquitto_websockets() -> (Killed, TempDir, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = dir.path().join("mosquitto.conf");
-    std::fs::write(
-        &config,
-        format!(
-            "listener {port} 127.0.0.1\nprotocol websockets\nallow_anonymous true\n\
-             persistence false\nlog_dest stderr\nlog_type notice\n"
-        ),
-    )
-    .expect("write mosquitto.conf");
-    let mut child = Command::new("mosquitto")
-        .arg("-c")
-        .arg(&config)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start mosquitto (Debian package mosquitto)");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let child = Killed(child);
-    // Mosquitto logs "mosquitto version X running" once its listeners are open.
-    let mut lines = BufReader::new(stderr).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains(" running") => break,
-            Some(Ok(_)) => {}
-            _ => panic!("mosquitto exited before it was ready"),
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    (child, dir, port)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_app_against_mosquitto_websockets() {
     let dist = dist();
@@ -231,7 +205,8 @@ async fn web_app_against_mosquitto_websockets() {
         dist.to_str().expect("a UTF-8 path"),
     ]);
     let http = broker.http.expect("the broker reported its HTTP listener");
-    let (_mosquitto, _dir, port) = start_mosquitto_websockets();
+    let mosquitto = Mosquitto::start_websockets();
+    let port = mosquitto.websocket_port;
     let browser = Browser::start().await;
     let target = format!("ws://127.0.0.1:{port}");
     browser
