@@ -22,6 +22,8 @@ pub struct WsClient {
     rbuf: BytesMut,
     decoder: Decoder,
     version: ProtocolVersion,
+    /// The largest binary frame received so far, in bytes.
+    pub largest_frame: usize,
 }
 
 /// Open `ws://addr/mqtt` offering `subprotocol` (none if `None`).
@@ -78,6 +80,7 @@ impl WsClient {
             rbuf: BytesMut::new(),
             decoder: Decoder::with_version(u32::MAX, version),
             version,
+            largest_frame: 0,
         }
     }
 
@@ -118,7 +121,10 @@ impl WsClient {
                     return Some(p);
                 }
                 match self.ws.next().await {
-                    Some(Ok(Message::Binary(b))) => self.rbuf.extend_from_slice(&b),
+                    Some(Ok(Message::Binary(b))) => {
+                        self.largest_frame = self.largest_frame.max(b.len());
+                        self.rbuf.extend_from_slice(&b);
+                    }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
                     Some(Ok(_)) => {}
                 }

@@ -253,6 +253,12 @@ async fn a_4_mib_payload_crosses_websocket_intact() {
             .await;
         }
     }
+    // A byte stream: the 4 MiB PUBLISH comes in frames of at most 64 KiB.
+    assert!(
+        sub.largest_frame <= 64 * 1024,
+        "largest frame {} bytes",
+        sub.largest_frame
+    );
 }
 
 #[tokio::test]
