@@ -6,9 +6,10 @@
 //! no MQTT subprotocol (400), when its page's Origin is not allowed (403),
 //! or when the connection limit is reached (503).
 //!
-//! A client that offers permessage-deflate (RFC 7692) is upgraded by us, on
-//! our own framing in [`super::deflate`]; every other client keeps axum's
-//! `WebSocketUpgrade` (tungstenite), which has no extensions.
+//! Every HTTP/1.1 upgrade is taken by us, on our own framing in
+//! [`super::deflate`], with permessage-deflate (RFC 7692) when the client
+//! offers it; anything else (HTTP/2, malformed handshakes) is left to axum's
+//! `WebSocketUpgrade` (tungstenite, no extensions) and its refusals.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -119,7 +120,7 @@ async fn upgrade(
         DeflateHandshake::from_request(&parts.method, parts.version, headers, &SUBPROTOCOLS)
         && let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>()
     {
-        return upgrade_deflate(state, peer, handshake, on_upgrade, max_message);
+        return upgrade_ours(state, peer, handshake, on_upgrade, max_message);
     }
     let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(ws) => ws.protocols(SUBPROTOCOLS),
@@ -139,9 +140,9 @@ async fn upgrade(
         })
 }
 
-/// Answer 101 with the negotiated extension and serve the upgraded
-/// connection on our own permessage-deflate framing.
-fn upgrade_deflate(
+/// Answer 101 (with the negotiated extension, if any) and serve the
+/// upgraded connection on our own framing.
+fn upgrade_ours(
     state: HttpState,
     peer: Peer,
     handshake: DeflateHandshake,
@@ -154,25 +155,28 @@ fn upgrade_deflate(
     let Some(permit) = admit(&state) else {
         return busy();
     };
+    let deflate = handshake.extension.is_some();
     // hyper hands over the connection once the 101 below is written.
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let stream = DeflateWsStream::new(TokioIo::new(upgraded), max_message);
+                let stream = DeflateWsStream::new(TokioIo::new(upgraded), max_message, deflate);
                 crate::connection::run(state.broker, stream, peer, state.stop).await;
             }
             Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
         }
         drop(permit);
     });
-    let response = Response::builder()
+    let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::UPGRADE, "websocket")
         .header(header::CONNECTION, "upgrade")
-        .header(header::SEC_WEBSOCKET_ACCEPT, handshake.accept)
-        .header(header::SEC_WEBSOCKET_PROTOCOL, protocol)
-        .header(header::SEC_WEBSOCKET_EXTENSIONS, handshake.extension)
-        .body(Body::empty());
+        .header(header::SEC_WEBSOCKET_ACCEPT, &handshake.accept)
+        .header(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    if let Some(extension) = &handshake.extension {
+        response = response.header(header::SEC_WEBSOCKET_EXTENSIONS, extension);
+    }
+    let response = response.body(Body::empty());
     // Every value above is ASCII we produced, so the builder cannot fail.
     response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

@@ -35,10 +35,11 @@ const LEVEL: u32 = 1;
 static COMPRESSORS: Mutex<Vec<Compress>> = Mutex::new(Vec::new());
 static DECOMPRESSORS: Mutex<Vec<Decompress>> = Mutex::new(Vec::new());
 
-/// Append `payload` as one binary message to `out`: compressed with RSV1
-/// set, or plain when it is short or compression would not shrink it.
-pub fn put_message(out: &mut BytesMut, payload: &[u8]) {
-    if payload.len() >= MIN_COMPRESS {
+/// Append `payload` as one binary message to `out`: with `compress`
+/// (deflate negotiated), compressed with RSV1 set unless it is short or
+/// compression would not shrink it; else plain.
+pub fn put_message(out: &mut BytesMut, payload: &[u8], compress: bool) {
+    if compress && payload.len() >= MIN_COMPRESS {
         let compressed = deflate(payload);
         if compressed.len() < payload.len() {
             put_header(out, Opcode::Binary, true, compressed.len());
@@ -225,7 +226,7 @@ mod tests {
     fn put_message_round_trips_and_skips_what_does_not_shrink() {
         let json = br#"{"sensor":"kitchen","temperature":21.5,"humidity":40,"ok":true}"#.repeat(20);
         let mut out = BytesMut::new();
-        put_message(&mut out, &json);
+        put_message(&mut out, &json, true);
         assert_eq!(out[0], 0xC2, "FIN, RSV1, binary");
         let at = if out[1] == 126 { 4 } else { 2 };
         assert!(out.len() - at < json.len() / 4, "{} bytes", out.len());
@@ -240,7 +241,7 @@ mod tests {
             &[0x5a; 200].map(|_| rand_byte())[..],
         ] {
             let mut out = BytesMut::new();
-            put_message(&mut out, short);
+            put_message(&mut out, short, true);
             assert_eq!(out[0], 0x82, "sent plain");
         }
     }
@@ -259,7 +260,7 @@ mod tests {
     fn an_inflate_bomb_is_bounded() {
         // 10 MiB of zeros compress to about 10 KiB.
         let mut out = BytesMut::new();
-        put_message(&mut out, &vec![0; 10 << 20]);
+        put_message(&mut out, &vec![0; 10 << 20], true);
         let at = match out[1] {
             126 => 4,
             127 => 10,

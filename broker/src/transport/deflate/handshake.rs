@@ -1,4 +1,4 @@
-//! The opening handshake of the permessage-deflate path: is this a valid
+//! The opening handshake of our WebSocket path: is this a valid HTTP/1.1
 //! WebSocket upgrade (RFC 6455 section 4.2.1), which MQTT subprotocol, which
 //! permessage-deflate offer we accept (RFC 7692 section 7.1), and the
 //! `Sec-WebSocket-Accept` key. Pure functions over the request head.
@@ -22,15 +22,15 @@ pub struct DeflateHandshake {
     /// The MQTT subprotocol chosen, `None` when the client offered none we
     /// speak (the caller refuses with 400, as on the plain path).
     pub protocol: Option<&'static str>,
-    /// The `Sec-WebSocket-Extensions` value of the answer.
-    pub extension: String,
+    /// The `Sec-WebSocket-Extensions` value of the answer, `None` when the
+    /// client offered no permessage-deflate we accept (plain frames then).
+    pub extension: Option<String>,
 }
 
 impl DeflateHandshake {
     /// The handshake for a request that is a valid HTTP/1.1 WebSocket
-    /// upgrade offering permessage-deflate in a form we accept; `None` for
-    /// anything else, which then takes the plain (tungstenite) path with its
-    /// own refusals.
+    /// upgrade; `None` for anything else, which is left to axum's
+    /// `WebSocketUpgrade` (tungstenite) with its own refusals.
     pub fn from_request(
         method: &Method,
         version: Version,
@@ -65,7 +65,7 @@ impl DeflateHandshake {
                 .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
                 .iter()
                 .filter_map(|v| v.to_str().ok()),
-        )?;
+        );
         let protocol = headers
             .get_all(header::SEC_WEBSOCKET_PROTOCOL)
             .iter()
@@ -266,7 +266,10 @@ mod tests {
         assert_eq!(h.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
         // The client's order decides among the protocols we speak.
         assert_eq!(h.protocol, Some("mqttv3.1"));
-        assert_eq!(h.extension, FULL);
+        assert_eq!(h.extension.as_deref(), Some(FULL));
+        let plain = request(&[("sec-websocket-extensions", "x-webkit-deflate-frame")]);
+        let h = handshake(Method::GET, Version::HTTP_11, &plain).expect("taken");
+        assert_eq!(h.extension, None, "no deflate: plain frames");
         let none = request(&[("sec-websocket-protocol", "foo")]);
         assert_eq!(
             handshake(Method::GET, Version::HTTP_11, &none).map(|h| h.protocol),
@@ -298,11 +301,6 @@ mod tests {
                 Method::GET,
                 Version::HTTP_11,
                 request(&[("sec-websocket-key", "c2hvcnQ=")]),
-            ),
-            (
-                Method::GET,
-                Version::HTTP_11,
-                request(&[("sec-websocket-extensions", "foo")]),
             ),
         ];
         for (method, version, headers) in cases {

@@ -1,6 +1,8 @@
-//! MQTT over WebSocket with permessage-deflate (RFC 7692), on our own
-//! WebSocket framing, because tungstenite has no extension support and
-//! refuses frames with RSV1 set.
+//! MQTT over WebSocket on our own framing, with permessage-deflate
+//! (RFC 7692) when the client offers it: tungstenite has no extension
+//! support and refuses frames with RSV1 set. Every HTTP/1.1 upgrade takes
+//! this path, with or without deflate: an idle connection costs about
+//! 23 KiB here against about 140 KiB with tungstenite's 128 KiB read buffer.
 //!
 //! # Layout
 //! - [`handshake`]: is the request an upgrade offering permessage-deflate we
@@ -11,8 +13,9 @@
 //! - [`stream`]: the `AsyncRead + AsyncWrite` byte stream fed to
 //!   `connection::run`, like the plain path's `WsStream`.
 //!
-//! Only clients that offer permessage-deflate take this path; the others
-//! keep the tungstenite path in `ws`.
+//! Requests that are not plain HTTP/1.1 upgrades (HTTP/2 extended CONNECT,
+//! malformed handshakes) are left to axum's `WebSocketUpgrade` and the
+//! tungstenite adapter in `ws`, which also answers their refusals.
 
 pub mod codec;
 pub mod frame;
@@ -30,8 +33,8 @@ pub enum WsError {
     /// RFC 6455 section 5.1.
     #[error("[RFC 6455 5.1] a client frame is not masked")]
     Unmasked,
-    /// RSV2 or RSV3, which no negotiated extension defines.
-    #[error("[RFC 6455 5.2] RSV2/RSV3 set without an extension defining them")]
+    /// RSV2 or RSV3, or RSV1 without permessage-deflate negotiated.
+    #[error("[RFC 6455 5.2] reserved bit set without a negotiated extension defining it")]
     ReservedBits,
     /// An opcode RFC 6455 reserves.
     #[error("[RFC 6455 5.2] reserved opcode {0:#x}")]

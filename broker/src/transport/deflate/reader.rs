@@ -48,16 +48,20 @@ pub struct FrameReader {
     message: Option<bool>,
     /// Wire bytes of the message so far, checked against `max_message`.
     message_len: u64,
+    /// permessage-deflate was negotiated: RSV1 may mark a message.
+    deflate: bool,
 }
 
 impl FrameReader {
-    /// A reader refusing messages above `max_message` payload bytes.
-    pub fn new(max_message: usize) -> Self {
+    /// A reader refusing messages above `max_message` payload bytes; RSV1
+    /// is refused unless `deflate` was negotiated.
+    pub fn new(max_message: usize, deflate: bool) -> Self {
         Self {
             max_message: max_message as u64,
             current: None,
             message: None,
             message_len: 0,
+            deflate,
         }
     }
 
@@ -116,6 +120,9 @@ impl FrameReader {
 
     /// Check a new frame against the message it starts or continues.
     fn start(&mut self, h: &FrameHeader) -> Result<(), WsError> {
+        if h.rsv1 && !self.deflate {
+            return Err(WsError::ReservedBits);
+        }
         match h.opcode {
             Opcode::Text => return Err(WsError::Text),
             Opcode::Binary if self.message.is_some() => return Err(WsError::ExpectedContinuation),
@@ -177,7 +184,7 @@ mod tests {
 
     /// All events from `bytes` fed one byte at a time (the worst chunking).
     fn events(max: usize, bytes: &[u8]) -> Result<Vec<Event>, WsError> {
-        let mut r = FrameReader::new(max);
+        let mut r = FrameReader::new(max, true);
         let mut buf = BytesMut::new();
         let mut out = Vec::new();
         for b in bytes {
@@ -266,12 +273,25 @@ mod tests {
     }
 
     #[test]
+    fn rsv1_needs_deflate_negotiated() {
+        let mut r = FrameReader::new(100, false);
+        let mut wire = BytesMut::from(&frame(0xC2, b"x")[..]);
+        assert_eq!(r.next(&mut wire), Err(WsError::ReservedBits));
+        let mut r = FrameReader::new(100, false);
+        let mut wire = BytesMut::from(&frame(0x82, b"x")[..]);
+        assert!(matches!(
+            r.next(&mut wire),
+            Ok(Some(Event::Data { last: true, .. }))
+        ));
+    }
+
+    #[test]
     fn an_oversized_frame_is_refused_on_its_header() {
         // Only the header arrives: the 2^40-byte payload is never awaited.
         let mut wire = vec![0x82, 0xFF];
         wire.extend_from_slice(&(1u64 << 40).to_be_bytes());
         wire.extend_from_slice(&MASK);
-        let mut r = FrameReader::new(1 << 20);
+        let mut r = FrameReader::new(1 << 20, true);
         assert_eq!(
             r.next(&mut BytesMut::from(&wire[..])),
             Err(WsError::TooBig(1 << 20))

@@ -1,5 +1,5 @@
-//! A permessage-deflate WebSocket as `AsyncRead + AsyncWrite` of MQTT
-//! bytes, over any byte stream (the upgraded HTTP connection in the broker,
+//! A WebSocket (permessage-deflate or not) as `AsyncRead + AsyncWrite` of
+//! MQTT bytes, over any byte stream (the upgraded HTTP connection in the broker,
 //! an in-memory duplex in tests). Reads inflate straight into the caller's
 //! buffer; each write becomes one message, compressed when that pays.
 
@@ -29,10 +29,17 @@ const READ_CHUNK: usize = 16 * 1024;
 /// slow reader holds back the connection task instead of growing memory.
 const WRITE_HIGH_WATER: usize = 64 * 1024;
 
+/// The most bytes one write turns into one message. The connection task
+/// hands over its whole coalesced buffer (megabytes under load); bounded
+/// messages bound the peer's per-frame latency and allocation, and our
+/// compression work per poll. MQTT over WebSocket is a byte stream, so
+/// packets may span messages (MQTT 5.0 section 6).
+const MAX_MESSAGE_OUT: usize = 64 * 1024;
+
 /// Normal closure (RFC 6455 section 7.4.1).
 const CLOSE_NORMAL: u16 = 1000;
 
-/// MQTT bytes over a WebSocket with permessage-deflate negotiated.
+/// MQTT bytes over a WebSocket, compressed when deflate was negotiated.
 #[derive(Debug)]
 pub struct DeflateWsStream<S> {
     io: S,
@@ -48,6 +55,8 @@ pub struct DeflateWsStream<S> {
     /// Present while a compressed message is being read.
     inflater: Option<Inflater>,
     max_message: usize,
+    /// permessage-deflate was negotiated: compress what we send.
+    deflate: bool,
     /// Frames to send: data, pongs, our Close.
     wbuf: BytesMut,
     close_sent: bool,
@@ -60,18 +69,20 @@ pub struct DeflateWsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
-    /// Wrap `io`, on which the handshake is done; messages above
-    /// `max_message` bytes (on the wire or inflated) close with 1009.
-    pub fn new(io: S, max_message: usize) -> Self {
+    /// Wrap `io`, on which the handshake is done, with permessage-deflate
+    /// if `deflate`; messages above `max_message` bytes (on the wire or
+    /// inflated) close with 1009.
+    pub fn new(io: S, max_message: usize, deflate: bool) -> Self {
         Self {
             io,
-            reader: FrameReader::new(max_message),
+            reader: FrameReader::new(max_message, deflate),
             rbuf: BytesMut::new(),
             plain: BytesMut::new(),
             compressed: BytesMut::new(),
             ended: false,
             inflater: None,
             max_message,
+            deflate,
             wbuf: BytesMut::new(),
             close_sent: false,
             peer_done: false,
@@ -235,12 +246,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for DeflateWsStream<S> {
         if this.wbuf.len() >= WRITE_HIGH_WATER {
             ready!(this.poll_write_out(cx))?;
         }
-        if !buf.is_empty() {
-            // The connection task writes its coalesced buffer at once: one
-            // message per batch of packets, compressed as a whole.
-            put_message(&mut this.wbuf, buf);
+        // One message per call; `write_all` calls again for the rest.
+        let n = buf.len().min(MAX_MESSAGE_OUT);
+        if n > 0 {
+            put_message(&mut this.wbuf, &buf[..n], this.deflate);
         }
-        Poll::Ready(Ok(buf.len()))
+        Poll::Ready(Ok(n))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

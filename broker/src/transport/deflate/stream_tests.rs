@@ -99,9 +99,13 @@ impl Client {
 }
 
 fn pair(max: usize) -> (DeflateWsStream<DuplexStream>, Client) {
+    pair_with(max, true)
+}
+
+fn pair_with(max: usize, deflate: bool) -> (DeflateWsStream<DuplexStream>, Client) {
     let (a, b) = tokio::io::duplex(1 << 20);
     (
-        DeflateWsStream::new(a, max),
+        DeflateWsStream::new(a, max, deflate),
         Client {
             io: b,
             buf: Vec::new(),
@@ -158,6 +162,39 @@ async fn compressed_and_plain_messages_in_both_directions() {
     server.write_all(&big).await.expect("write");
     server.flush().await.expect("flush");
     assert_eq!(client.message().await, big);
+    // A large write becomes messages of at most 64 KiB of input each.
+    let huge = big.repeat(3);
+    server.write_all(&huge).await.expect("write");
+    server.flush().await.expect("flush");
+    let mut got = Vec::new();
+    while got.len() < huge.len() {
+        let m = client.message().await;
+        assert!(m.len() <= 64 * 1024, "{} bytes in one message", m.len());
+        got.extend(m);
+    }
+    assert_eq!(got, huge);
+}
+
+#[tokio::test]
+async fn without_deflate_everything_is_plain() {
+    let (mut server, mut client) = pair_with(1 << 20, false);
+    let json = br#"{"id":1,"temp":21.5,"unit":"C"}"#.repeat(100);
+    client.send(&frame(0x02, &json[..100])).await;
+    client.send(&frame(0x80, &json[100..])).await;
+    assert_eq!(read_exact(&mut server, json.len()).await, json);
+    server.write_all(&json).await.expect("write");
+    server.flush().await.expect("flush");
+    assert_eq!(
+        client.frame().await,
+        Some((0x82, json.clone())),
+        "not compressed"
+    );
+    // A compressed message was not negotiated: RSV1 is a protocol error.
+    client.send(&frame(0xC2, &client_deflate(&json))).await;
+    let err = server.read_u8().await.expect_err("refused");
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    let (b0, payload) = client.frame().await.expect("close");
+    assert_eq!((b0, &payload[..2]), (0x88, &1002u16.to_be_bytes()[..]));
 }
 
 /// Each refusal closes with its code once the connection task shuts down.
