@@ -1,6 +1,7 @@
 //! MQTT over WebSocket with permessage-deflate (RFC 7692): what the
-//! handshake negotiates, compressed messages both ways with a raw client
-//! and with mqtt.js (node's `ws` offers deflate by default), 4 MiB intact,
+//! handshake negotiates, compressed messages both ways with a raw client,
+//! with mqtt.js (node's `ws` offers deflate by default) and with Python
+//! `websockets` (zlib, a second independent implementation), 4 MiB intact,
 //! refusals with their close codes, clients without deflate unchanged, and
 //! the bytes a 1 KiB JSON payload costs on the wire with and without it.
 
@@ -344,6 +345,36 @@ fn mqttjs_over_deflate_qos_0_1_2_and_1_mib() {
     );
     assert!(
         stdout.contains("negotiated: permessage-deflate"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn python_websockets_over_deflate_256_kib() {
+    let b = broker();
+    let available = Command::new("python3")
+        .args(["-c", "import websockets"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        available,
+        "python3 with websockets is required (`cargo xtask setup` installs it)"
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/websockets_deflate.py");
+    let url = format!("ws://127.0.0.1:{}/mqtt", b.http.expect("http").port());
+    let out = Command::new("python3")
+        .args([script, &url])
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "websockets with deflate failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("negotiated: {ANSWER}")),
         "{stdout}"
     );
 }

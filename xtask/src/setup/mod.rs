@@ -58,6 +58,7 @@ pub(crate) fn ensure(purpose: Purpose) -> Result<()> {
     if purpose == Purpose::Test {
         check("Debian packages", system::debian_packages)?;
         check("Python paho-mqtt", system::paho_mqtt)?;
+        check("Python websockets", system::python_websockets)?;
         check("npm mqtt (tests/node)", system::node_mqtt)?;
     }
     check("crates (cargo fetch --locked)", fetch_crates)?;

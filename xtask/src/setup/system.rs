@@ -1,5 +1,5 @@
 //! Tools from the system registries: Debian packages, npm (wasm-opt and mqtt.js) and PyPI
-//! (paho-mqtt). Each is probed first; `apt-get update` runs only when a package is missing.
+//! (paho-mqtt, websockets). Each is probed first; `apt-get update` runs only when a package is missing.
 
 use std::fs;
 use std::time::SystemTime;
@@ -20,6 +20,9 @@ const DEBIAN_PACKAGES: [&str; 4] = [
 
 /// paho-mqtt 2 changed the callback API; the tests are written for it.
 const PAHO_MQTT: &str = "paho-mqtt==2.1.0";
+
+/// The permessage-deflate interop test is written against the asyncio client API of 13+.
+const PYTHON_WEBSOCKETS: &str = "websockets==15.0.1";
 
 /// Installs the Debian packages the tests drive, then checks chromium and chromedriver agree.
 pub(super) fn debian_packages() -> Result<Found> {
@@ -79,27 +82,46 @@ pub(super) fn wasm_opt(pin: &str) -> Result<Found> {
 
 /// Python `paho-mqtt` 2.x for the interoperability tests.
 pub(super) fn paho_mqtt() -> Result<Found> {
+    pip_package(PAHO_MQTT, "paho.mqtt", "paho-mqtt")
+}
+
+/// Python `websockets`, a zlib-based permessage-deflate peer for the WebSocket tests.
+pub(super) fn python_websockets() -> Result<Found> {
+    pip_package(PYTHON_WEBSOCKETS, "websockets", "websockets")
+}
+
+/// Installs the pinned `spec` (`name==version`) unless python3 already imports `module` at
+/// that version.
+fn pip_package(spec: &str, module: &str, name: &str) -> Result<Found> {
+    // The pinned major version, e.g. "2." for 2.1.0: any 2.x already installed will do.
+    let major = spec
+        .split_once("==")
+        .map_or("", |(_, v)| v.split('.').next().unwrap_or(""));
+    let major = format!("{major}.");
     let probe = || {
         Cmd::new("python3")
-            .args(["-c", "import paho.mqtt; print(paho.mqtt.__version__)"])
+            .args([
+                "-c",
+                &format!("import {module}; print({module}.__version__)"),
+            ])
             .probe()
     };
     if let Some(version) = probe()
-        && version.starts_with("2.")
+        && version.starts_with(&major)
     {
-        return Ok(Found::Present(format!("paho-mqtt {version}")));
+        return Ok(Found::Present(format!("{name} {version}")));
     }
-    let pip = || Cmd::new("python3").args(["-m", "pip", "install", "--quiet", PAHO_MQTT]);
+    let pip = || Cmd::new("python3").args(["-m", "pip", "install", "--quiet", spec]);
     // A distribution Python (PEP 668) refuses plain `pip install`; a venv or pyenv does not.
     if pip().status().is_err() {
         pip()
             .args(["--user", "--break-system-packages"])
             .status()
-            .with_context(|| format!("pip could not install {PAHO_MQTT}"))?;
+            .with_context(|| format!("pip could not install {spec}"))?;
     }
     match probe() {
-        Some(version) => Ok(Found::Installed(format!("paho-mqtt {version}"))),
-        None => bail!("installed {PAHO_MQTT} but python3 cannot import paho.mqtt"),
+        Some(version) => Ok(Found::Installed(format!("{name} {version}"))),
+        None => bail!("installed {spec} but python3 cannot import {module}"),
     }
 }
 
