@@ -1,11 +1,14 @@
-//! A live line chart of the last values of a numeric series, as inline SVG: no chart library,
-//! so nothing to download and nothing to lay out but one polyline.
+//! A live line chart of the last values of a numeric series: an inline SVG for the line and grid,
+//! no chart library. The SVG stretches to any width (`preserveAspectRatio="none"` with
+//! non-scaling strokes), so everything that must keep its shape — the axis labels and the dot on
+//! the newest point — is HTML laid over it at the same percentages, never an ellipse or
+//! squashed text.
 
+use courtier_web::model::chart::{layout, number};
 use yew::prelude::*;
 
-const WIDTH: f64 = 400.0;
-const HEIGHT: f64 = 140.0;
-const PAD: f64 = 6.0;
+/// Inner margin of the plot, in percent of each side, so the line and dot are not clipped.
+const PAD_PCT: f64 = 4.0;
 
 /// Properties of [`Chart`].
 #[derive(Properties, PartialEq)]
@@ -16,55 +19,66 @@ pub(crate) struct ChartProps {
     pub(crate) points: Vec<(u64, f64)>,
 }
 
-/// The SVG `points` attribute for `values` scaled into the chart box (y grows downwards).
-pub(crate) fn polyline(values: &[f64]) -> (String, f64, f64) {
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    // A flat series is drawn across the middle rather than divided by zero.
-    let span = if max > min { max - min } else { 1.0 };
-    let step = if values.len() > 1 {
-        (WIDTH - 2.0 * PAD) / (values.len() - 1) as f64
-    } else {
-        0.0
-    };
-    let points = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let y = if max > min {
-                HEIGHT - PAD - (v - min) / span * (HEIGHT - 2.0 * PAD)
-            } else {
-                HEIGHT / 2.0
-            };
-            format!("{:.1},{:.1}", PAD + i as f64 * step, y)
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    (points, min, max)
+/// A layout fraction (0 = left or top) as a percentage of the plot box.
+fn pct(fraction: f64) -> f64 {
+    PAD_PCT + fraction * (100.0 - 2.0 * PAD_PCT)
 }
 
 /// The chart.
 #[function_component]
 pub(crate) fn Chart(props: &ChartProps) -> Html {
-    let values: Vec<f64> = props.points.iter().map(|p| p.1).collect();
-    let (points, min, max) = polyline(&values);
-    let last = values.last().copied();
+    let Some(chart) = layout(&props.points) else {
+        return Html::default();
+    };
+    let points = chart
+        .points
+        .iter()
+        .map(|&(x, y)| format!("{:.2},{:.2}", pct(x), pct(y)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let last = props.points.last().map(|p| p.1);
+    let newest = chart.points.last().copied();
+    let summary = format!(
+        "{} values from {} to {}",
+        chart.points.len(),
+        number(chart.min),
+        number(chart.max)
+    );
     html! {
         <figure class="chart" id="chart">
             <figcaption>
                 <span>{ &props.title }</span>
                 <strong class="last">{ last.map(|v| format!("{v}")).unwrap_or_default() }</strong>
             </figcaption>
-            <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
-                aria-label={format!("{} values from {min} to {max}", values.len())} preserveAspectRatio="none">
-                <line class="axis" x1="0" y1={(HEIGHT - 1.0).to_string()} x2={WIDTH.to_string()} y2={(HEIGHT - 1.0).to_string()} />
-                <polyline class="line" points={points.clone()} fill="none" vector-effect="non-scaling-stroke" />
-                // The newest point, so a single value is visible too.
-                if let Some((x, y)) = points.rsplit(' ').next().and_then(|p| p.split_once(',')) {
-                    <circle class="dot" cx={x.to_owned()} cy={y.to_owned()} r="3" />
-                }
-            </svg>
-            <div class="range muted"><span>{ format!("min {min}") }</span><span>{ format!("max {max} · {} points", values.len()) }</span></div>
+            <div class="plot">
+                <div class="value-axis" aria-hidden="true">
+                    { for chart.value_ticks.iter().map(|(y, label)| html! {
+                        <span class="tick" style={format!("top:{:.2}%", pct(*y))}>{ label }</span>
+                    }) }
+                </div>
+                <div class="area">
+                    <svg viewBox="0 0 100 100" preserveAspectRatio="none" role="img" aria-label={summary}>
+                        { for chart.value_ticks.iter().map(|(y, _)| html! {
+                            <line class="grid" x1="0" x2="100" y1={format!("{:.2}", pct(*y))} y2={format!("{:.2}", pct(*y))}
+                                vector-effect="non-scaling-stroke" />
+                        }) }
+                        { for chart.time_ticks.iter().map(|(x, _)| html! {
+                            <line class="grid" y1="0" y2="100" x1={format!("{:.2}", pct(*x))} x2={format!("{:.2}", pct(*x))}
+                                vector-effect="non-scaling-stroke" />
+                        }) }
+                        <polyline class="line" {points} fill="none" vector-effect="non-scaling-stroke" />
+                    </svg>
+                    // The newest point, so a single value is visible too.
+                    if let Some((x, y)) = newest {
+                        <span class="chart-dot" style={format!("left:{:.2}%;top:{:.2}%", pct(x), pct(y))}></span>
+                    }
+                </div>
+                <div class="time-axis" aria-hidden="true">
+                    { for chart.time_ticks.iter().map(|(x, label)| html! {
+                        <span class="tick" style={format!("left:{:.2}%", pct(*x))}>{ label }</span>
+                    }) }
+                </div>
+            </div>
         </figure>
     }
 }

@@ -1,34 +1,31 @@
 //! The connect panel: broker URL, client id, credentials, version, session and will, plus
-//! connection profiles saved in the browser (localStorage; passwords are never saved).
+//! connection profiles saved in the browser (IndexedDB, see `profiles`; passwords are never
+//! saved).
 
 use courtier_web::model::form::{ConnectForm, Version};
+use courtier_web::model::profile::Profile;
 use courtier_web::model::{Action, Status};
-use gloo::storage::{LocalStorage, Storage};
 use yew::prelude::*;
 
-use crate::store::{Ctx, use_connection};
+use crate::profiles::{self, ProfileError};
+use crate::store::{Ctx, now_ms, use_connection};
 use crate::widgets::{Check, Choice, TextField, qos_options};
 
-/// localStorage key of the saved profiles.
-const PROFILES_KEY: &str = "courtier.profiles";
-
-/// A saved connection profile.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Profile {
-    /// Shown name.
-    pub(crate) name: String,
-    /// The form, password blanked.
-    pub(crate) form: ConnectForm,
-}
-
-/// The saved profiles; an unreadable store reads as none.
-pub(crate) fn load_profiles() -> Vec<Profile> {
-    LocalStorage::get(PROFILES_KEY).unwrap_or_default()
-}
-
-fn save_profiles(profiles: &[Profile]) {
-    // A full or disabled storage only loses the convenience; the connection still works.
-    let _ = LocalStorage::set(PROFILES_KEY, profiles);
+/// Runs a profile-store operation in the background and shows its outcome: the new list, or the
+/// failure in the notice line (the connection never depends on the store).
+fn update_profiles(
+    ctx: &Ctx,
+    profiles: &UseStateHandle<Vec<Profile>>,
+    operation: impl Future<Output = Result<Vec<Profile>, ProfileError>> + 'static,
+) {
+    let ctx = ctx.clone();
+    let profiles = profiles.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        match operation.await {
+            Ok(list) => profiles.set(list),
+            Err(error) => ctx.dispatch(Action::Notice(error.to_string())),
+        }
+    });
 }
 
 /// An editor callback for one field of the connect form.
@@ -45,7 +42,13 @@ fn edit<T: 'static>(ctx: &Ctx, set: fn(&mut ConnectForm, T)) -> Callback<T> {
 #[function_component]
 pub(crate) fn ConnectPanel() -> Html {
     let ctx = use_connection();
-    let profiles = use_state(load_profiles);
+    let profiles = use_state(Vec::<Profile>::new);
+    {
+        let (ctx, profiles) = (ctx.clone(), profiles.clone());
+        use_effect_with((), move |()| {
+            update_profiles(&ctx, &profiles, profiles::load())
+        });
+    }
     let form = ctx.app().form.clone();
     let active = matches!(
         ctx.app().status,
@@ -65,24 +68,10 @@ pub(crate) fn ConnectPanel() -> Html {
         Callback::from(move |_| ctx.disconnect())
     };
     let save = {
-        let profiles = profiles.clone();
-        let form = form.clone();
+        let (ctx, profiles, form) = (ctx.clone(), profiles.clone(), form.clone());
         Callback::from(move |_| {
-            let name = format!("{} @ {}", form.client_id, form.url);
-            let mut list: Vec<Profile> = (*profiles).clone();
-            list.retain(|p| p.name != name);
-            list.insert(
-                0,
-                Profile {
-                    name,
-                    form: ConnectForm {
-                        password: String::new(),
-                        ..form.clone()
-                    },
-                },
-            );
-            save_profiles(&list);
-            profiles.set(list);
+            let profile = Profile::of(&form, now_ms());
+            update_profiles(&ctx, &profiles, profiles::save(profile));
         })
     };
 
@@ -148,43 +137,29 @@ pub(crate) fn ConnectPanel() -> Html {
             </form>
             if !profiles.is_empty() {
                 <ul class="profiles" aria-label="Saved profiles">
-                    { for profiles.iter().enumerate().map(|(i, profile)| profile_row(&ctx, &profiles, i, profile)) }
+                    { for profiles.iter().map(|profile| profile_row(&ctx, &profiles, profile)) }
                 </ul>
             }
         </section>
     }
 }
 
-fn profile_row(
-    ctx: &Ctx,
-    profiles: &UseStateHandle<Vec<Profile>>,
-    index: usize,
-    profile: &Profile,
-) -> Html {
+fn profile_row(ctx: &Ctx, profiles: &UseStateHandle<Vec<Profile>>, profile: &Profile) -> Html {
     let use_it = {
         let ctx = ctx.clone();
-        let form = profile.form.clone();
+        let profile = profile.clone();
+        // Keep a password typed for this session: profiles never store one.
         Callback::from(move |_| {
-            // Keep a password typed for this session: profiles never store one.
-            let password = ctx.app().form.password.clone();
-            ctx.connect_with(ConnectForm {
-                password,
-                ..form.clone()
-            });
+            ctx.connect_with(profile.form_with_password(&ctx.app().form.password))
         })
     };
     let remove = {
-        let profiles = profiles.clone();
-        Callback::from(move |_| {
-            let mut list: Vec<Profile> = (*profiles).clone();
-            list.remove(index);
-            save_profiles(&list);
-            profiles.set(list);
-        })
+        let (ctx, profiles, name) = (ctx.clone(), profiles.clone(), profile.name.clone());
+        Callback::from(move |_| update_profiles(&ctx, &profiles, profiles::delete(name.clone())))
     };
     html! {
-        <li>
-            <button type="button" class="link" onclick={use_it} title="Connect with this profile">{ &profile.name }</button>
+        <li key={profile.name.clone()}>
+            <button type="button" class="link profile" onclick={use_it} title="Connect with this profile">{ &profile.name }</button>
             <button type="button" class="icon" onclick={remove} aria-label={format!("Delete profile {}", profile.name)}>{ "×" }</button>
         </li>
     }

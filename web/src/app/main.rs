@@ -4,6 +4,7 @@
 //! - `store`: the one `ConnectionProvider` and the `use_connection` hook (connection + state).
 //! - `page`: initial state, layout, theme, download glue.
 //! - one file per panel: `connect`, `status`, `subscribe`, `publish`, `log`, `tree`, `chart`.
+//! - `profiles`: saved connection profiles in IndexedDB.
 //! - `widgets`: labelled form controls.
 //!
 //! All behaviour lives in `courtier_web::model` (a pure reducer, tested on the host); these
@@ -21,6 +22,8 @@ mod log;
 #[cfg(target_arch = "wasm32")]
 mod page;
 #[cfg(target_arch = "wasm32")]
+mod profiles;
+#[cfg(target_arch = "wasm32")]
 mod publish;
 #[cfg(target_arch = "wasm32")]
 mod status;
@@ -30,6 +33,8 @@ mod store;
 mod subscribe;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests_more;
 #[cfg(target_arch = "wasm32")]
 mod tree;
 #[cfg(target_arch = "wasm32")]

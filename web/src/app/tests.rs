@@ -37,7 +37,7 @@ fn Harness(props: &HarnessProps) -> Html {
     html! { <ConnectionProvider initial={Rc::clone(&props.state)}>{ inner }</ConnectionProvider> }
 }
 
-async fn mount(state: AppState, which: &'static str) -> Element {
+pub(crate) async fn mount(state: AppState, which: &'static str) -> Element {
     let document = web_sys::window()
         .and_then(|w| w.document())
         .expect("a document");
@@ -59,18 +59,18 @@ async fn mount(state: AppState, which: &'static str) -> Element {
     root
 }
 
-fn find(root: &Element, selector: &str) -> Element {
+pub(crate) fn find(root: &Element, selector: &str) -> Element {
     root.query_selector(selector)
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("no {selector} in {}", root.inner_html()))
 }
 
-fn text(root: &Element, selector: &str) -> String {
+pub(crate) fn text(root: &Element, selector: &str) -> String {
     find(root, selector).text_content().unwrap_or_default()
 }
 
-async fn click(root: &Element, selector: &str) {
+pub(crate) async fn click(root: &Element, selector: &str) {
     find(root, selector).unchecked_into::<HtmlElement>().click();
     yew::scheduler::flush().await;
 }
@@ -83,7 +83,7 @@ async fn type_into(root: &Element, selector: &str, value: &str) {
     yew::scheduler::flush().await;
 }
 
-fn with_messages(topics: &[(&str, &str)]) -> AppState {
+pub(crate) fn with_messages(topics: &[(&str, &str)]) -> AppState {
     let mut state = AppState::new(ConnectForm::new("ws://127.0.0.1:1/mqtt".into(), "c".into()));
     let messages = topics
         .iter()

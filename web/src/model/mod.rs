@@ -5,13 +5,18 @@
 //! - [`payload`]: payload encodings for publishing and views for reading.
 //! - [`form`]: the connect / subscribe / publish forms and their checked protocol values.
 //! - [`log`]: the bounded message log and its export.
-//! - [`tree`]: the topic tree, per-topic history and numeric series.
+//! - [`tree`]: the topic tree, per-topic history and numeric series; [`tree_keys`]: its keyboard.
+//! - [`chart`]: a series laid out for drawing, with its time and value axes.
+//! - [`profile`]: saved connection profiles (what is stored, and their order).
 //! - this file: [`AppState`], [`Action`] and [`AppState::apply`].
 
+pub mod chart;
 pub mod form;
 pub mod log;
 pub mod payload;
+pub mod profile;
 pub mod tree;
+pub mod tree_keys;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
