@@ -1,7 +1,8 @@
 //! The web app (`dist/`, built by trunk) in headless Chromium against the real broker: open the
 //! page the broker serves, connect, subscribe to `maMaison/rez-de-chaussee/+`, see a message
 //! published by `mosquitto_pub` over TCP in the log, the tree and a chart, publish from the page
-//! to `mosquitto_sub`, keep a screenshot; then connect the same page to Mosquitto's WebSocket
+//! to `mosquitto_sub`, save a connection profile and reconnect with it after a reload, keep light
+//! and dark screenshots; then connect the same page to Mosquitto's WebSocket
 //! listener through `?broker=`.
 
 use std::io::{BufRead, BufReader};
@@ -181,15 +182,53 @@ async fn web_app_against_courtier() {
         .wait_for("document.querySelector('.recent li')")
         .await;
 
-    let png = browser.client().screenshot().await.expect("a screenshot");
+    // A saved profile (in IndexedDB) is listed.
+    click(&browser, "#save-profile").await;
+    browser
+        .wait_for("document.querySelector('.profiles .profile')?.textContent")
+        .await;
+
     let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts");
     std::fs::create_dir_all(&artifacts).expect("create target/artifacts");
+    let png = browser.client().screenshot().await.expect("a screenshot");
     std::fs::write(artifacts.join("web_app.png"), png).expect("write the screenshot");
+    // The same page in the dark theme (the header toggle), for a look at its contrast.
+    let light = browser
+        .run(
+            "return document.documentElement.getAttribute('data-theme');",
+            vec![],
+        )
+        .await;
+    click(&browser, "#theme-toggle").await;
+    let dark = browser
+        .wait_for("document.documentElement.getAttribute('data-theme')")
+        .await;
+    assert_ne!(light, dark, "the toggle switched the theme");
+    if dark != json!("dark") {
+        click(&browser, "#theme-toggle").await;
+        browser
+            .wait_for("document.documentElement.getAttribute('data-theme') === 'dark'")
+            .await;
+    }
+    let png = browser.client().screenshot().await.expect("a screenshot");
+    std::fs::write(artifacts.join("web_app_dark.png"), png).expect("write the screenshot");
 
     // Disconnect is reported in words.
     click(&browser, "#disconnect").await;
     browser
         .wait_for("document.getElementById('status-text').textContent.startsWith('Disconnected')")
+        .await;
+
+    // After a reload the profile is still there, and one click on it connects again.
+    browser
+        .open(
+            &format!("http://{http}/"),
+            "document.querySelector('.profiles .profile')",
+        )
+        .await;
+    click(&browser, ".profiles .profile").await;
+    browser
+        .wait_for("document.getElementById('status-text').textContent.startsWith('Connected')")
         .await;
     browser.close().await;
 }
