@@ -94,14 +94,14 @@ impl Decoder {
         let Some(version) = self.version else {
             // A server's CONNECT (checked above): learn the version from it.
             let packet = decode_packet(first, Reader::new(frame), ProtocolVersion::V5)?;
-            if let Packet::Connect(c) = &packet {
+            if let Some(Packet::Connect(c)) = &packet {
                 self.version = Some(c.protocol);
             }
-            return Ok(Some(packet));
+            return Ok(packet);
         };
-        // Returned as built, without looking at it: the packet (about 240
+        // Returned as built, without looking at it: the packet (about 220
         // bytes) is then written once, in place, not copied out of a local.
-        decode_packet(first, Reader::new(frame), version).map(Some)
+        decode_packet(first, Reader::new(frame), version)
     }
 }
 
@@ -121,30 +121,33 @@ fn check_flags(first: u8) -> Result<(), DecodeError> {
     }
 }
 
-/// Decode one packet body whose fixed header flags have been checked.
+/// Decode one packet body whose fixed header flags have been checked,
+/// already wrapped as [`Decoder::decode`] returns it: each packet is built
+/// in the return value, not built first and then copied into `Some`
+/// (for PUBLISH, see [`Publish::decode`]).
 #[inline(always)]
 fn decode_packet(
     first: u8,
     mut r: Reader,
     version: ProtocolVersion,
-) -> Result<Packet, DecodeError> {
-    let ack = |kind, r| Ack::decode(kind, r, version).map(Packet::Ack);
+) -> Result<Option<Packet>, DecodeError> {
+    let ack = |kind, r| Ack::decode(kind, r, version).map(|a| Some(Packet::Ack(a)));
     match first >> 4 {
-        1 => Connect::decode(&mut r).map(|c| Packet::Connect(Box::new(c))),
-        2 => ConnAck::decode(&mut r, version).map(Packet::ConnAck),
-        3 => Publish::decode(first & 0x0F, r, version).map(Packet::Publish),
+        1 => Connect::decode(&mut r).map(|c| Some(Packet::Connect(Box::new(c)))),
+        2 => ConnAck::decode(&mut r, version).map(|c| Some(Packet::ConnAck(c))),
+        3 => Publish::decode(first & 0x0F, r, version),
         4 => ack(AckKind::PubAck, r),
         5 => ack(AckKind::PubRec, r),
         6 => ack(AckKind::PubRel, r),
         7 => ack(AckKind::PubComp, r),
-        8 => Subscribe::decode(r, version).map(Packet::Subscribe),
-        9 => SubAck::decode(r, version).map(Packet::SubAck),
-        10 => Unsubscribe::decode(r, version).map(Packet::Unsubscribe),
-        11 => UnsubAck::decode(r, version).map(Packet::UnsubAck),
-        12 => r.finish().map(|()| Packet::PingReq),
-        13 => r.finish().map(|()| Packet::PingResp),
-        14 => Disconnect::decode(r, version).map(Packet::Disconnect),
-        15 if version.is_v5() => Auth::decode(r).map(Packet::Auth),
+        8 => Subscribe::decode(r, version).map(|s| Some(Packet::Subscribe(s))),
+        9 => SubAck::decode(r, version).map(|s| Some(Packet::SubAck(s))),
+        10 => Unsubscribe::decode(r, version).map(|u| Some(Packet::Unsubscribe(u))),
+        11 => UnsubAck::decode(r, version).map(|u| Some(Packet::UnsubAck(u))),
+        12 => r.finish().map(|()| Some(Packet::PingReq)),
+        13 => r.finish().map(|()| Some(Packet::PingResp)),
+        14 => Disconnect::decode(r, version).map(|d| Some(Packet::Disconnect(d))),
+        15 if version.is_v5() => Auth::decode(r).map(|a| Some(Packet::Auth(a))),
         other => Err(DecodeError::ReservedPacketType(other)),
     }
 }
