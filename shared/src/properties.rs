@@ -1,11 +1,11 @@
 //! v5 properties on the wire: identifiers, reading with duplicate and
 //! placement checks, writing.
 //!
-//! Reading is split in two: [`Property::read`] turns one (identifier, value)
+//! Reading is split in two: `Property::read` turns one (identifier, value)
 //! pair into a typed [`Property`] and checks its value range, and
-//! [`read_properties`] walks a property block, rejecting duplicates, and hands
+//! `read_properties` walks a property block, rejecting duplicates, and hands
 //! each property to a per-packet closure that stores it or refuses it as not
-//! allowed in that packet. Writing goes through the [`PropValue`] helpers.
+//! allowed in that packet. Writing goes through the `PropValue` helpers.
 
 use std::num::{NonZeroU16, NonZeroU32};
 

@@ -1,6 +1,6 @@
 //! The primitive encodings of MQTT: variable byte integers, two-byte-length
 //! UTF-8 strings and binary data, read from a frozen packet body and written
-//! through [`Out`], which either counts bytes or writes them.
+//! through `Out`, which either counts bytes or writes them.
 //!
 //! Counting and writing go through the same code path on purpose: the size a
 //! packet announces in its fixed header can then never disagree with the
