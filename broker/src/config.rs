@@ -103,6 +103,10 @@ pub struct Options {
     /// Directory of the persistent store (default ./data).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep everything in memory: nothing survives a restart (tests, ephemeral use).
+    #[arg(long)]
+    #[serde(default)]
+    pub in_memory: bool,
     /// Largest keep alive (seconds) a client may use; answered as Server Keep Alive (default 65535).
     #[arg(long, value_name = "SECONDS")]
     pub max_keepalive: Option<u16>,
@@ -157,8 +161,10 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// Web app directory served at `/` on the HTTP listeners.
     pub web_root: Option<PathBuf>,
-    /// Store directory (durability is a later issue; recorded only).
+    /// Store directory: sessions, queues and retained messages survive restarts.
     pub data_dir: PathBuf,
+    /// Persist nothing (`--in-memory`); `data_dir` is then unused.
+    pub in_memory: bool,
     /// Keep alive cap in seconds.
     pub max_keepalive: u16,
     /// Our Receive Maximum.
@@ -194,6 +200,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             web_root: None,
             data_dir: PathBuf::from("data"),
+            in_memory: false,
             max_keepalive: u16::MAX,
             receive_maximum: 100,
             max_packet_size: 1024 * 1024,
@@ -243,6 +250,7 @@ impl Options {
             trusted_proxy: pick(self.trusted_proxy, file.trusted_proxy),
             web_root: self.web_root.or(file.web_root),
             data_dir: self.data_dir.or(file.data_dir),
+            in_memory: self.in_memory || file.in_memory,
             max_keepalive: self.max_keepalive.or(file.max_keepalive),
             receive_maximum: self.receive_maximum.or(file.receive_maximum),
             max_packet_size: self.max_packet_size.or(file.max_packet_size),
@@ -344,6 +352,7 @@ impl Options {
             trusted_proxies: self.trusted_proxy,
             web_root: self.web_root,
             data_dir: self.data_dir.unwrap_or(d.data_dir),
+            in_memory: self.in_memory,
             max_keepalive,
             receive_maximum,
             max_packet_size,

@@ -12,6 +12,8 @@
 //! - [`router`]: the subscription tree. [`retained`]: the retained store.
 //! - [`message`]: the `Arc`-shared application message. [`metrics`]: counters.
 //! - [`sys`]: the `$SYS/broker/...` topics.
+//! - [`store`]: durability: the narrow `Store` backend interface, the
+//!   embedded redb backend, group commit and restore at start-up.
 //! - [`transport`]: TLS (rustls, PEM files, client-certificate CN), WebSocket as
 //!   a byte stream, the HTTP(S) listener that upgrades to it (Origin allow-list,
 //!   `X-Forwarded-For` from trusted proxies).
@@ -33,5 +35,6 @@ pub mod retained;
 pub mod router;
 pub mod server;
 pub mod session;
+pub mod store;
 pub mod sys;
 pub mod transport;

@@ -15,6 +15,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::store::{RedbStore, StoreError, StoreHandle};
 use crate::transport::tls::{self, TlsError};
 use crate::transport::{Peer, http};
 
@@ -39,6 +40,9 @@ pub enum ServerError {
     /// The certificate, key or client CA cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The store cannot be opened or is damaged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The kinds of listener, as named in the `courtier listening KIND ADDR` lines.
@@ -117,8 +121,27 @@ impl Server {
                 listeners.push((kind, listener));
             }
         }
+        // Opened last: a listener or certificate error is reported without
+        // touching the store, and the store is loaded before anyone connects.
+        let broker = if config.in_memory {
+            Arc::new(Broker::new(config))
+        } else {
+            let store = RedbStore::open(&config.data_dir)?;
+            let (handle, snapshot) = StoreHandle::open(Box::new(store))?;
+            let broker = Arc::new(Broker::with_store(config, handle));
+            let restored = broker.restore(snapshot);
+            tracing::info!(
+                dir = %broker.config.data_dir.display(),
+                sessions = restored.sessions,
+                messages = restored.messages,
+                retained = restored.retained,
+                expired = restored.expired,
+                "store loaded"
+            );
+            broker
+        };
         Ok(Self {
-            broker: Arc::new(Broker::new(config)),
+            broker,
             listeners,
             mqtt_tls,
             https_tls,
@@ -201,6 +224,9 @@ impl Server {
         {
             tracing::warn!("some connections did not close within {SHUTDOWN_GRACE:?}");
         }
+        // Everything recorded so far is committed before the process exits.
+        let broker = Arc::clone(&self.broker);
+        let _ = tokio::task::spawn_blocking(move || broker.store.close()).await;
     }
 }
 

@@ -61,6 +61,13 @@ impl BrokerProcess {
         self.addr.port()
     }
 
+    /// `kill -9`: SIGKILL (what `Child::kill` sends on Unix) and reap it. The
+    /// broker gets no chance to flush anything.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL the broker");
+        let _ = self.child.wait();
+    }
+
     /// Send SIGTERM and wait for the process to exit (bounded by [`TIMEOUT`]).
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -105,6 +112,12 @@ pub fn start_broker(args: &[&str]) -> BrokerProcess {
             &[][..]
         } else {
             &["--sys-interval", "0"][..]
+        })
+        // Nothing on disk unless a test asks for a store: tests run in parallel.
+        .args(if args.contains(&"--data-dir") {
+            &[][..]
+        } else {
+            &["--in-memory"][..]
         })
         .args(args)
         .env(
@@ -155,6 +168,42 @@ pub fn start_broker(args: &[&str]) -> BrokerProcess {
         tls,
         https,
     }
+}
+
+/// Start the broker with its store in `dir` (the durability tests restart
+/// it on the same directory), plus `args`.
+pub fn start_broker_in(dir: &std::path::Path, args: &[&str]) -> BrokerProcess {
+    let dir = dir.to_str().expect("a UTF-8 temporary directory");
+    let mut all = vec!["--data-dir", dir];
+    all.extend_from_slice(args);
+    start_broker(&all)
+}
+
+/// Run the broker with `args` (TCP on port 0, `$SYS` off) expecting it to
+/// refuse to start: returns its exit code and stderr.
+pub fn start_fails(args: &[&str]) -> (Option<i32>, String) {
+    let child = Command::new(broker_binary())
+        .args(["--tcp", "127.0.0.1:0", "--sys-interval", "0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run the broker: {e}"));
+    let pid = child.id().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let out = match rx.recv_timeout(TIMEOUT) {
+        Ok(out) => out.expect("wait for the broker"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("the broker started despite {args:?}");
+        }
+    };
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A raw MQTT client: packets in, packets out, nothing hidden.

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// (exit code, stderr).
 fn start_fails(args: &[String]) -> (Option<i32>, String) {
     let mut child = Command::new(broker_binary())
-        .args(["--tcp", "127.0.0.1:0", "--sys-interval", "0"])
+        .args(["--tcp", "127.0.0.1:0", "--sys-interval", "0", "--in-memory"])
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

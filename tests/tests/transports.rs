@@ -184,6 +184,7 @@ async fn every_listener_kind_accepts_several_addresses() {
             "[::1]:0",
             "--sys-interval",
             "0",
+            "--in-memory",
         ])
         .args(&args)
         .stdout(std::process::Stdio::piped())

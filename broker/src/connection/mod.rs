@@ -194,7 +194,14 @@ where
         .metrics
         .clients_connected
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    let durable_wait = conn.take_durable_wait();
     conn.finish(end.publishes_will());
+    if let Some(ticket) = durable_wait
+        && broker.store.durable(ticket).await.is_err()
+    {
+        // Acknowledgements that promise durability must not leave.
+        wbuf.clear();
+    }
     if !wbuf.is_empty() {
         let _ = tokio::time::timeout(
             Duration::from_secs(1),
@@ -227,6 +234,14 @@ where
     loop {
         if !conn.flush_queue(Instant::now(), wbuf) {
             return End::TakenOver;
+        }
+        // Group commit: acknowledgements that promise durability wait here,
+        // with no lock held, for the store writer's next commit.
+        if let Some(ticket) = conn.take_durable_wait()
+            && broker.store.durable(ticket).await.is_err()
+        {
+            wbuf.clear();
+            return End::Closed;
         }
         if !wbuf.is_empty() && write_out(writer, wbuf, &broker.metrics).await.is_err() {
             return End::Closed;

@@ -23,9 +23,10 @@ use crate::broker::Broker;
 use crate::message::Message;
 use crate::metrics::{DropReason, Metrics};
 use crate::router::SubscriptionEntry;
-use crate::session::inflight::InflightState;
+use crate::session::inflight::{InflightState, InflightWindow};
 use crate::session::queue::Outgoing;
 use crate::session::{SessionKey, SessionShared};
+use crate::store::{Op, OutboundState, Ticket};
 
 /// Per-connection limits negotiated in CONNECT.
 #[derive(Debug, Clone)]
@@ -65,6 +66,9 @@ pub struct Connection {
     /// Common Name of the verified TLS client certificate, if any: the
     /// identity authorization (issue 8) will use as username.
     cert_name: Option<Box<str>>,
+    /// The store ticket that must be durable before the write buffer may
+    /// go out (an acknowledgement promising durability is in it).
+    durable_before_write: Option<Ticket>,
 }
 
 impl Connection {
@@ -93,6 +97,7 @@ impl Connection {
             outbound_aliases: HashMap::new(),
             sendable: Vec::new(),
             cert_name: None,
+            durable_before_write: None,
         }
     }
 
@@ -129,6 +134,22 @@ impl Connection {
     /// The Common Name of the client's verified TLS certificate, if any.
     pub fn cert_name(&self) -> Option<&str> {
         self.cert_name.as_deref()
+    }
+
+    /// The ticket to await before writing, if any: the acknowledgements in
+    /// the write buffer promise durability, or the store is backlogged and
+    /// this connection should slow down (its ops are then awaited too).
+    pub(super) fn take_durable_wait(&mut self) -> Option<Ticket> {
+        let wait = self.durable_before_write.take();
+        if wait.is_none() && self.broker.store.backlogged() {
+            return self.broker.store.barrier();
+        }
+        wait
+    }
+
+    /// The write buffer may go out only once `ticket` is durable.
+    fn wait_for(&mut self, ticket: Option<Ticket>) {
+        self.durable_before_write = self.durable_before_write.max(ticket);
     }
 
     /// Record the certificate name the transport verified.
@@ -238,11 +259,17 @@ impl Connection {
             return Ok(());
         }
 
+        let mut inbound_ticket = None;
         if let Some(id) = p.qos_pid.packet_id() {
             let mut st = self.session.state.lock();
             if p.qos_pid.qos() == QoS::ExactlyOnce && st.inbound_qos2.contains(&id) {
-                // A re-sent QoS 2 PUBLISH: acknowledge, do not route again.
+                // A re-sent QoS 2 PUBLISH: acknowledge, do not route again;
+                // but not before the first copy's records are durable.
+                let persistent = st.persistent();
                 drop(st);
+                if persistent {
+                    self.wait_for(self.broker.store.barrier());
+                }
                 self.write(&ack(AckKind::PubRec, id, ReasonCode::Success), out);
                 return Ok(());
             }
@@ -253,6 +280,11 @@ impl Connection {
             }
             if p.qos_pid.qos() == QoS::ExactlyOnce {
                 st.inbound_qos2.insert(id);
+                if st.persistent() {
+                    // Exactly once across a restart: the id is durable with the message.
+                    let op = Op::PutInbound(self.client_id.clone(), id);
+                    inbound_ticket = self.broker.store.append(op);
+                }
             }
         }
 
@@ -270,7 +302,12 @@ impl Connection {
             properties,
             expires_at,
         });
-        let routed = self.broker.publish(msg, Some(&self.key));
+        let (routed, ticket) = self.broker.publish_durable(msg, Some(&self.key));
+        if qos_pid.qos() != QoS::AtMostOnce {
+            // The contract: the PUBACK/PUBREC leaves only once the message is
+            // durable wherever it must survive (persistent sessions, retained).
+            self.wait_for(ticket.max(inbound_ticket));
+        }
         let reason = if routed == 0 && self.version.is_v5() {
             ReasonCode::NoMatchingSubscribers
         } else {
@@ -287,16 +324,28 @@ impl Connection {
     fn on_ack(&mut self, a: &Ack, out: &mut BytesMut) {
         let id = a.packet_id;
         match a.kind {
-            AckKind::PubAck => {
-                self.session.state.lock().inflight.puback(id);
-            }
+            AckKind::PubAck => self.complete(id, InflightWindow::puback),
             AckKind::PubRec => {
-                let release = self
-                    .session
-                    .state
-                    .lock()
-                    .inflight
-                    .pubrec(id, !a.reason.is_success());
+                let release = {
+                    let mut st = self.session.state.lock();
+                    let stored = st.inflight.stored(id);
+                    let release = st.inflight.pubrec(id, !a.reason.is_success());
+                    if let Some(stored) = stored {
+                        // Not awaited: a restarted broker re-sending the PUBLISH
+                        // with DUP and the same id is still exactly once.
+                        let op = if release {
+                            Op::SetOutboundState(
+                                self.client_id.clone(),
+                                stored,
+                                OutboundState::Released(id),
+                            )
+                        } else {
+                            Op::DeleteOutbound(self.client_id.clone(), stored)
+                        };
+                        self.broker.store.append(op);
+                    }
+                    release
+                };
                 if release {
                     self.write(&ack(AckKind::PubRel, id, ReasonCode::Success), out);
                 } else if a.reason.is_success() && self.version.is_v5() {
@@ -307,7 +356,19 @@ impl Connection {
                 }
             }
             AckKind::PubRel => {
-                let known = self.session.state.lock().inbound_qos2.remove(&id);
+                let known = {
+                    let mut st = self.session.state.lock();
+                    let known = st.inbound_qos2.remove(&id);
+                    if known && st.persistent() {
+                        // Durable before PUBCOMP: a forgotten deletion would make
+                        // the publisher's next message with this id a "duplicate".
+                        let op = Op::DeleteInbound(self.client_id.clone(), id);
+                        let ticket = self.broker.store.append(op);
+                        drop(st);
+                        self.wait_for(ticket);
+                    }
+                    known
+                };
                 let reason = if known || !self.version.is_v5() {
                     ReasonCode::Success
                 } else {
@@ -315,9 +376,21 @@ impl Connection {
                 };
                 self.write(&ack(AckKind::PubComp, id, reason), out);
             }
-            AckKind::PubComp => {
-                self.session.state.lock().inflight.pubcomp(id);
-            }
+            AckKind::PubComp => self.complete(id, InflightWindow::pubcomp),
+        }
+    }
+
+    /// PUBACK or PUBCOMP from the client: `done` ends the delivery, and its
+    /// store record is deleted. Not awaited: a lost deletion costs a QoS 1
+    /// duplicate or a PUBREL sent again after a restart, never a loss.
+    fn complete(&mut self, id: PacketId, done: fn(&mut InflightWindow, PacketId) -> bool) {
+        let mut st = self.session.state.lock();
+        let stored = st.inflight.stored(id);
+        if done(&mut st.inflight, id)
+            && let Some(stored) = stored
+        {
+            let op = Op::DeleteOutbound(self.client_id.clone(), stored);
+            self.broker.store.append(op);
         }
     }
 
@@ -348,10 +421,16 @@ impl Connection {
                     break;
                 }
                 st.subscriptions.insert(sub.filter.clone(), entry);
-                self.broker
-                    .tree
-                    .write()
-                    .subscribe(self.key.clone(), &sub.filter, entry)
+                let existed =
+                    self.broker
+                        .tree
+                        .write()
+                        .subscribe(self.key.clone(), &sub.filter, entry);
+                let ticket = st.save(&self.client_id, 0, &self.broker.store);
+                drop(st);
+                // SUBACK promises the subscription survives a restart.
+                self.wait_for(ticket);
+                existed
             };
             let granted = sub.options.qos;
             codes.push(match granted {
@@ -374,6 +453,7 @@ impl Connection {
                         // Retained on subscribe always carries RETAIN ([MQTT-3.3.1-8]).
                         retain: true,
                         subscription_ids: identifier.into_iter().collect(),
+                        stored: None,
                     });
                 }
             }
@@ -386,7 +466,8 @@ impl Connection {
         };
         self.write(&Packet::SubAck(suback), out);
         for item in retained {
-            self.session.deliver(item, &self.broker.metrics);
+            self.session
+                .deliver(item, &self.broker.metrics, &self.broker.store);
         }
         Ok(())
     }
@@ -397,7 +478,9 @@ impl Connection {
             let removed = {
                 let mut st = self.session.state.lock();
                 st.subscriptions.remove(filter);
-                self.broker.tree.write().unsubscribe(&self.key, filter)
+                let removed = self.broker.tree.write().unsubscribe(&self.key, filter);
+                st.save(&self.client_id, 0, &self.broker.store);
+                removed
             };
             codes.push(if removed {
                 ReasonCode::Success
@@ -422,9 +505,16 @@ impl Connection {
     /// if this connection no longer owns its session (taken over).
     pub(super) fn flush_queue(&mut self, now: Instant, out: &mut BytesMut) -> bool {
         let mut batch = std::mem::take(&mut self.sendable);
-        let owned = self
-            .session
-            .take_sendable(self.conn_id, now, &self.broker.metrics, &mut batch);
+        let mut qos2_ticket = None;
+        let owned = self.session.take_sendable(
+            self.conn_id,
+            now,
+            &self.broker.metrics,
+            &self.broker.store,
+            &mut batch,
+            &mut qos2_ticket,
+        );
+        self.wait_for(qos2_ticket);
         for (id, item) in batch.drain(..) {
             self.write_publish(id, &item, false, now, out);
         }
@@ -444,7 +534,7 @@ impl Connection {
                 InflightState::AwaitAck(item) => {
                     self.write_publish(Some(id), &item, true, now, out)
                 }
-                InflightState::AwaitComp => {
+                InflightState::AwaitComp(_) => {
                     self.write(&ack(AckKind::PubRel, id, ReasonCode::Success), out)
                 }
             }

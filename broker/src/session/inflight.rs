@@ -13,8 +13,9 @@ pub enum InflightState {
     /// PUBLISH sent; PUBACK (QoS 1) or PUBREC (QoS 2) awaited. Kept whole so
     /// it can be re-sent with DUP on reconnect.
     AwaitAck(Outgoing),
-    /// PUBREL sent; PUBCOMP awaited. The message itself is no longer needed.
-    AwaitComp,
+    /// PUBREL sent; PUBCOMP awaited. The message itself is no longer
+    /// needed, only its store id (to delete it at PUBCOMP).
+    AwaitComp(Option<crate::store::StoredId>),
 }
 
 /// Outbound QoS 1/2 deliveries by packet id, remembering their send order.
@@ -56,6 +57,32 @@ impl InflightWindow {
         }
     }
 
+    /// Put back a delivery loaded from the store under the packet id it was
+    /// sent with; `released` when its PUBREC had arrived. Restored entries
+    /// keep the order they are restored in. False if the id is taken.
+    pub fn restore(&mut self, id: PacketId, out: Outgoing, released: bool) -> bool {
+        if self.entries.contains_key(&id) {
+            return false;
+        }
+        let state = if released {
+            InflightState::AwaitComp(out.stored)
+        } else {
+            InflightState::AwaitAck(out)
+        };
+        self.entries.insert(id, (self.next_seq, state));
+        self.next_seq += 1;
+        self.next_id = self.next_id.max(id.get());
+        true
+    }
+
+    /// The store id of the delivery with packet id `id`, if it is persisted.
+    pub fn stored(&self, id: PacketId) -> Option<crate::store::StoredId> {
+        match self.entries.get(&id)? {
+            (_, InflightState::AwaitAck(o)) => o.stored,
+            (_, InflightState::AwaitComp(stored)) => *stored,
+        }
+    }
+
     /// Forget an id that was allocated but never sent.
     pub fn cancel(&mut self, id: PacketId) {
         self.entries.remove(&id);
@@ -81,12 +108,16 @@ impl InflightWindow {
                     self.entries.remove(&id);
                     false
                 } else {
-                    *state = InflightState::AwaitComp;
+                    let stored = match state {
+                        InflightState::AwaitAck(o) => o.stored,
+                        InflightState::AwaitComp(s) => *s,
+                    };
+                    *state = InflightState::AwaitComp(stored);
                     true
                 }
             }
             // A repeated PUBREC after our PUBREL was lost: answer again.
-            Some((_, InflightState::AwaitComp)) => !failed,
+            Some((_, InflightState::AwaitComp(_))) => !failed,
             None => false,
         }
     }
@@ -94,7 +125,7 @@ impl InflightWindow {
     /// PUBCOMP received: true if it completed a QoS 2 delivery.
     pub fn pubcomp(&mut self, id: PacketId) -> bool {
         match self.entries.get(&id) {
-            Some((_, InflightState::AwaitComp)) => {
+            Some((_, InflightState::AwaitComp(_))) => {
                 self.entries.remove(&id);
                 true
             }
@@ -169,7 +200,7 @@ mod tests {
         let order: Vec<_> = w
             .in_send_order()
             .into_iter()
-            .map(|(id, st)| (id, matches!(st, InflightState::AwaitComp)))
+            .map(|(id, st)| (id, matches!(st, InflightState::AwaitComp(_))))
             .collect();
         assert_eq!(order, vec![(first, true), (second, false)]);
         assert!(w.pubcomp(first));

@@ -25,6 +25,7 @@ use self::inflight::{InboundQos2, InflightWindow};
 use self::queue::{OutboundQueue, Outgoing, PushOutcome};
 use crate::metrics::{DropReason, Metrics};
 use crate::router::SubscriptionEntry;
+use crate::store::{Op, OutboundState, SessionRecord, StoreHandle, Ticket};
 
 /// A session as the subscription tree knows it: compared and hashed by
 /// identity, so a discarded session and its successor with the same client
@@ -97,6 +98,48 @@ pub struct SessionState {
     pub window: usize,
     /// Set when the session has been discarded; late deliveries are ignored.
     pub ended: bool,
+    /// Whether the store may hold this session (so ending it must delete it there).
+    pub in_store: bool,
+}
+
+impl SessionState {
+    /// Whether the session outlives its connection, so the store keeps it
+    /// (and its QoS 1/2 messages) across a restart.
+    pub fn persistent(&self) -> bool {
+        self.expiry_interval > 0 && !self.ended
+    }
+
+    /// Record the session in `store` if it is persistent (subscriptions,
+    /// expiry; `disconnected_at` in Unix ms, 0 while connected). Called under
+    /// the session lock, so records reach the store in the order of changes.
+    pub fn save(
+        &mut self,
+        client_id: &ByteString,
+        disconnected_at: u64,
+        store: &StoreHandle,
+    ) -> Option<Ticket> {
+        if !store.is_enabled() || !self.persistent() {
+            return None;
+        }
+        self.in_store = true;
+        store.append(Op::PutSession(
+            client_id.clone(),
+            self.record(disconnected_at),
+        ))
+    }
+
+    /// The session as the store keeps it; `disconnected_at` in Unix ms, 0 if connected.
+    pub fn record(&self, disconnected_at: u64) -> SessionRecord {
+        SessionRecord {
+            expiry_interval: self.expiry_interval,
+            disconnected_at,
+            subscriptions: self
+                .subscriptions
+                .iter()
+                .map(|(f, e)| (f.clone(), *e))
+                .collect(),
+        }
+    }
 }
 
 /// One session, shared by the registry, the router's deliveries and the
@@ -128,6 +171,7 @@ impl SessionShared {
                 expires_at: None,
                 window: 1,
                 ended: false,
+                in_store: false,
             }),
             wake: Notify::new(),
         }
@@ -138,17 +182,39 @@ impl SessionShared {
     /// Offline sessions queue QoS 1 and 2 only: QoS 0 promises no delivery,
     /// and queueing it for absent clients (Mosquitto's `queue_qos0_messages`)
     /// would let idle sessions fill up with stale data. Such drops are counted.
-    pub fn deliver(&self, item: Outgoing, metrics: &Metrics) {
+    ///
+    /// A QoS 1/2 message for a persistent session is recorded in `store`
+    /// under the session lock (so the store sees it before any later
+    /// acknowledgement of it); the ticket says when it is durable.
+    pub fn deliver(
+        &self,
+        mut item: Outgoing,
+        metrics: &Metrics,
+        store: &StoreHandle,
+    ) -> Option<Ticket> {
+        let mut ticket = None;
         let outcome = {
             let mut st = self.state.lock();
             if st.ended {
-                return;
+                return None;
             }
             if st.owner.is_none() && item.qos == QoS::AtMostOnce {
                 metrics.dropped(DropReason::OfflineQos0);
-                return;
+                return None;
             }
-            st.queue.push(item)
+            let persist = store.is_enabled() && st.persistent() && item.qos != QoS::AtMostOnce;
+            if persist {
+                item.stored = Some(store.next_id());
+            }
+            let copy = persist.then(|| item.clone());
+            let outcome = st.queue.push(item);
+            if let Some(copy) = copy
+                && let Some(id) = copy.stored
+                && outcome != PushOutcome::Refused
+            {
+                ticket = store.append(Op::PutOutbound(self.client_id.clone(), id, copy));
+            }
+            outcome
         };
         match outcome {
             PushOutcome::Queued => {}
@@ -159,6 +225,7 @@ impl SessionShared {
         if outcome != PushOutcome::Refused {
             self.wake.notify_one();
         }
+        ticket
     }
 
     /// Move messages from the queue to `out`, in order, while the outbound
@@ -166,12 +233,19 @@ impl SessionShared {
     /// Expired messages are dropped and counted. Stops at the first QoS 1/2
     /// message that does not fit, so order is kept for every topic.
     /// Returns false if `conn_id` no longer owns the session.
+    ///
+    /// Packet ids given to stored deliveries are recorded in `store`; for
+    /// QoS 2 `qos2_ticket` is set, and the PUBLISH must not leave before it
+    /// is durable: a restarted broker re-sending the message under another
+    /// id would have the client deliver it twice.
     pub fn take_sendable(
         &self,
         conn_id: u64,
         now: Instant,
         metrics: &Metrics,
+        store: &StoreHandle,
         out: &mut Vec<(Option<PacketId>, Outgoing)>,
+        qos2_ticket: &mut Option<Ticket>,
     ) -> bool {
         let mut st = self.state.lock();
         if st.owner.as_ref().map(|o| o.id) != Some(conn_id) {
@@ -179,7 +253,9 @@ impl SessionShared {
         }
         while let Some(front) = st.queue.front() {
             if front.msg.is_expired(now) {
-                st.queue.pop();
+                if let Some(id) = st.queue.pop().and_then(|o| o.stored) {
+                    store.append(Op::DeleteOutbound(self.client_id.clone(), id));
+                }
                 metrics.dropped(DropReason::Expired);
                 continue;
             }
@@ -194,7 +270,17 @@ impl SessionShared {
             }
             let Some(item) = st.queue.pop() else { break };
             match st.inflight.insert(item.clone()) {
-                Some(id) => out.push((Some(id), item)),
+                Some(id) => {
+                    if let Some(stored) = item.stored {
+                        let state = OutboundState::Sent(id);
+                        let op = Op::SetOutboundState(self.client_id.clone(), stored, state);
+                        let ticket = store.append(op);
+                        if item.qos == QoS::ExactlyOnce {
+                            *qos2_ticket = ticket.or(*qos2_ticket);
+                        }
+                    }
+                    out.push((Some(id), item));
+                }
                 None => break,
             }
         }

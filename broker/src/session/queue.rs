@@ -21,6 +21,7 @@ use std::sync::Arc;
 use courtier_proto::QoS;
 
 use crate::message::Message;
+use crate::store::StoredId;
 
 /// A message on its way to one subscriber, with the per-subscription choices
 /// already made.
@@ -34,6 +35,8 @@ pub struct Outgoing {
     pub retain: bool,
     /// v5 Subscription Identifiers of the matching subscriptions.
     pub subscription_ids: Vec<NonZeroU32>,
+    /// Its id in the store when it is persisted for a persistent session.
+    pub stored: Option<StoredId>,
 }
 
 /// What happened to a pushed message.
@@ -45,6 +48,13 @@ pub enum PushOutcome {
     QueuedDroppedOldest,
     /// Not queued: the queue is full of QoS 1/2 messages.
     Refused,
+}
+
+impl PushOutcome {
+    /// Whether the pushed message is in the queue.
+    pub fn is_kept(self) -> bool {
+        self != Self::Refused
+    }
 }
 
 /// A FIFO of [`Outgoing`] messages bounded by `limit`.
@@ -137,6 +147,7 @@ pub(crate) fn sample(qos: QoS, payload: &'static str) -> Outgoing {
         qos,
         retain: false,
         subscription_ids: Vec::new(),
+        stored: None,
     }
 }
 
