@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::retained::RetainedStore;
 use crate::router::{Delivery, SubscriptionTree};
 use crate::session::queue::Outgoing;
-use crate::session::{ConnHandle, PendingWill, SessionKey, SessionShared};
+use crate::session::{Blocked, ConnHandle, Offer, PendingWill, SessionKey, SessionShared};
 use crate::store::{Op, StoreHandle, Ticket};
 
 /// A session's key in the registry: the client identifier.
@@ -47,6 +47,17 @@ pub struct Broker {
     /// Persistence; disabled with `--in-memory` and in unit tests.
     pub store: StoreHandle,
     next_conn_id: AtomicU64,
+}
+
+/// What routing a client's message did, for its acknowledgement.
+#[derive(Debug, Default)]
+pub struct Routed {
+    /// Sessions that queued it.
+    pub accepted: usize,
+    /// Sessions whose full queue refused it (offline: nobody drains it).
+    pub refused: usize,
+    /// Deliveries waiting for room in an online session's full queue.
+    pub blocked: Vec<Blocked>,
 }
 
 /// The result of attaching a connection to a session.
@@ -89,16 +100,18 @@ impl Broker {
     /// publishing session, for No Local. Returns how many sessions it was
     /// queued for.
     pub fn publish(&self, msg: Arc<Message>, publisher: Option<&SessionKey>) -> usize {
-        self.publish_durable(msg, publisher).0
+        self.publish_durable(msg, publisher, None).0
     }
 
     /// [`Broker::publish`], also returning the store ticket of what it
     /// recorded (a retained change, deliveries to persistent sessions):
-    /// the publisher's acknowledgement waits for it.
+    /// the publisher's acknowledgement waits for it. `flow` as in
+    /// [`Broker::route`].
     pub fn publish_durable(
         &self,
         msg: Arc<Message>,
         publisher: Option<&SessionKey>,
+        flow: Option<&mut Routed>,
     ) -> (usize, Option<Ticket>) {
         let mut ticket = None;
         if msg.retain {
@@ -117,17 +130,23 @@ impl Broker {
                 }
             }
         }
-        let (n, routed) = self.route(&msg, publisher);
+        let (n, routed) = self.route(&msg, publisher, flow);
         (n, routed.max(ticket))
     }
 
     /// Fan a message out to its subscribers: clones the `Arc`, never the payload.
     /// The tree lock is released before any session is touched. Returns the
     /// number of sessions and the latest store ticket of the deliveries.
+    ///
+    /// With `flow`, a publisher that can wait: QoS 1/2 deliveries that find
+    /// an online session's queue full are handed back in `flow.blocked`
+    /// instead of dropped, and `flow.accepted` counts the sessions that
+    /// queued it (the queue's overflow policy).
     pub fn route(
         &self,
         msg: &Arc<Message>,
         publisher: Option<&SessionKey>,
+        mut flow: Option<&mut Routed>,
     ) -> (usize, Option<Ticket>) {
         let mut deliveries: Vec<Delivery<SessionKey>> = Vec::new();
         self.tree
@@ -143,7 +162,24 @@ impl Broker {
                 subscription_ids: d.subscription_identifiers.into_iter().collect(),
                 stored: None,
             };
-            ticket = ticket.max(d.key.0.deliver(item, &self.metrics, &self.store));
+            let offer = d
+                .key
+                .0
+                .offer(item, &self.metrics, &self.store, flow.is_some());
+            match (offer, flow.as_deref_mut()) {
+                (Offer::Queued(t), flow) => {
+                    ticket = ticket.max(t);
+                    if let Some(flow) = flow {
+                        flow.accepted += 1;
+                    }
+                }
+                (Offer::Full(item), Some(flow)) => flow.blocked.push(Blocked {
+                    session: d.key.0,
+                    item,
+                }),
+                (Offer::Refused, Some(flow)) => flow.refused += 1,
+                (Offer::Dropped | Offer::Refused | Offer::Full(_), _) => {}
+            }
         }
         (n, ticket)
     }
@@ -272,6 +308,8 @@ impl Broker {
             if owned {
                 st.owner = None;
                 st.generation += 1;
+                // Publishers waiting for room stop: offline, the queue refuses.
+                session.release_waiters();
                 st.save(&session.client_id, crate::store::wall_ms(), &self.store);
             }
             (owned, st.expiry_interval, st.generation)
@@ -384,6 +422,7 @@ impl Broker {
         if let Some(owner) = owner {
             owner.kick.notify_one();
         }
+        session.release_waiters();
         if !filters.is_empty() {
             let key = SessionKey(Arc::clone(session));
             let mut tree = self.tree.write();

@@ -232,6 +232,9 @@ where
     let keep_alive = conn.keep_alive();
     let mut last_packet = tokio::time::Instant::now();
     loop {
+        if let Some(end) = conn.resume(Instant::now(), wbuf) {
+            return end;
+        }
         if !conn.flush_queue(Instant::now(), wbuf) {
             return End::TakenOver;
         }
@@ -247,12 +250,20 @@ where
             return End::Closed;
         }
         rbuf.prepare();
+        // Flow control: a stalled PUBLISH waits for room in this session's
+        // queue; with enough packets held, the client is not read at all
+        // (and not timed out for it).
+        let waiting_on = conn.waiting_on();
+        let reading = !conn.reads_paused();
+        if !reading {
+            last_packet = tokio::time::Instant::now();
+        }
         let keepalive_at = keep_alive.map(|k| last_packet + k.mul_f32(1.5));
         tokio::select! {
             biased;
             _ = shutdown.changed() => return End::Shutdown,
             () = kick.notified() => return End::TakenOver,
-            r = reader.read_buf(&mut rbuf.buf) => {
+            r = reader.read_buf(&mut rbuf.buf), if reading => {
                 match r {
                     Ok(0) | Err(_) => return End::Closed,
                     Ok(n) => {
@@ -275,6 +286,7 @@ where
                 rbuf.settle();
             }
             () = session.wake.notified() => {}
+            () = wait_for_room(waiting_on.as_deref()) => {}
             () = sleep_until_opt(keepalive_at) => return End::KeepAliveTimeout,
         }
     }
@@ -320,6 +332,14 @@ async fn write_out<W: AsyncWrite + Unpin>(
         *wbuf = BytesMut::new();
     }
     Ok(())
+}
+
+/// Until `session` may have room (forever without one).
+async fn wait_for_room(session: Option<&crate::session::SessionShared>) {
+    match session {
+        Some(s) => s.wait_for_room().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {

@@ -19,7 +19,7 @@ use courtier_proto::{Packet, PacketId, ProtocolVersion, QoS, ReasonCode, TopicNa
 use tokio::sync::Notify;
 
 use super::{End, ProtocolViolation, disconnect_packet};
-use crate::broker::Broker;
+use crate::broker::{Broker, Routed};
 use crate::message::Message;
 use crate::metrics::{DropReason, Metrics};
 use crate::router::SubscriptionEntry;
@@ -27,6 +27,9 @@ use crate::session::inflight::{InflightState, InflightWindow};
 use crate::session::queue::Outgoing;
 use crate::session::{SessionKey, SessionShared};
 use crate::store::{Op, OutboundState, Ticket};
+
+#[path = "flow.rs"]
+mod flow;
 
 /// Per-connection limits negotiated in CONNECT.
 #[derive(Debug, Clone)]
@@ -69,6 +72,9 @@ pub struct Connection {
     /// The store ticket that must be durable before the write buffer may
     /// go out (an acknowledgement promising durability is in it).
     durable_before_write: Option<Ticket>,
+    /// Set while a PUBLISH waits for room in a subscriber's queue (boxed:
+    /// idle connections must stay small).
+    flow: Option<Box<flow::Backpressure>>,
 }
 
 impl Connection {
@@ -98,6 +104,7 @@ impl Connection {
             sendable: Vec::new(),
             cert_name: None,
             durable_before_write: None,
+            flow: None,
         }
     }
 
@@ -174,6 +181,7 @@ impl Connection {
         now: Instant,
         out: &mut BytesMut,
     ) -> Option<End> {
+        let packet = self.hold_if_stalled(packet)?;
         let result = match packet {
             Packet::Publish(p) => self.on_publish(p, now, out),
             Packet::Ack(a) => {
@@ -302,22 +310,19 @@ impl Connection {
             properties,
             expires_at,
         });
-        let (routed, ticket) = self.broker.publish_durable(msg, Some(&self.key));
-        if qos_pid.qos() != QoS::AtMostOnce {
+        // QoS 1/2 waits for room in full online queues rather than being
+        // acknowledged and dropped (the overflow policy in session/queue.rs).
+        let acked = qos_pid.qos() != QoS::AtMostOnce;
+        let mut flow = Routed::default();
+        let (matched, ticket) =
+            self.broker
+                .publish_durable(msg, Some(&self.key), acked.then_some(&mut flow));
+        if acked {
             // The contract: the PUBACK/PUBREC leaves only once the message is
             // durable wherever it must survive (persistent sessions, retained).
             self.wait_for(ticket.max(inbound_ticket));
         }
-        let reason = if routed == 0 && self.version.is_v5() {
-            ReasonCode::NoMatchingSubscribers
-        } else {
-            ReasonCode::Success
-        };
-        match qos_pid {
-            QosPid::AtMostOnce => {}
-            QosPid::AtLeastOnce(id) => self.write(&ack(AckKind::PubAck, id, reason), out),
-            QosPid::ExactlyOnce(id) => self.write(&ack(AckKind::PubRec, id, reason), out),
-        }
+        self.acknowledge_routed(qos_pid, matched, flow, out);
         Ok(())
     }
 

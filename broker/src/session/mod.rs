@@ -3,11 +3,14 @@
 //! ids, a delayed will), and the hand-off between publishers and the
 //! connection task.
 //!
-//! Publishers never wait: [`SessionShared::deliver`] pushes onto the bounded
-//! queue under the session's own short mutex and wakes the connection task
-//! through [`SessionShared::wake`]. The connection task pulls with
+//! Publishers never block on a lock held across I/O: [`SessionShared::offer`]
+//! pushes onto the bounded queue under the session's own short mutex and
+//! wakes the connection task through [`SessionShared::wake`]; a QoS 1/2
+//! message that finds an online session's queue full is handed back, and
+//! the publisher's task waits for [`SessionShared::room`] (see `flow.rs`). The connection task pulls with
 //! [`SessionShared::take_sendable`] as far as the client's window allows.
 
+mod flow;
 pub mod inflight;
 pub mod queue;
 
@@ -21,6 +24,7 @@ use courtier_proto::{PacketId, QoS, TopicFilter};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+pub use self::flow::{Blocked, Offer};
 use self::inflight::{InboundQos2, InflightWindow};
 use self::queue::{OutboundQueue, Outgoing, PushOutcome};
 use crate::metrics::{DropReason, Metrics};
@@ -100,6 +104,8 @@ pub struct SessionState {
     pub ended: bool,
     /// Whether the store may hold this session (so ending it must delete it there).
     pub in_store: bool,
+    /// A publisher waits for room in the queue ([`SessionShared::room`]).
+    pub room_wanted: bool,
 }
 
 impl SessionState {
@@ -152,6 +158,8 @@ pub struct SessionShared {
     pub state: Mutex<SessionState>,
     /// Wakes the attached connection task when something was queued.
     pub wake: Notify,
+    /// Wakes publishers waiting for room in the queue (flow control).
+    pub room: Notify,
 }
 
 impl SessionShared {
@@ -172,8 +180,10 @@ impl SessionShared {
                 window: 1,
                 ended: false,
                 in_store: false,
+                room_wanted: false,
             }),
             wake: Notify::new(),
+            room: Notify::new(),
         }
     }
 
@@ -188,19 +198,44 @@ impl SessionShared {
     /// acknowledgement of it); the ticket says when it is durable.
     pub fn deliver(
         &self,
-        mut item: Outgoing,
+        item: Outgoing,
         metrics: &Metrics,
         store: &StoreHandle,
     ) -> Option<Ticket> {
+        match self.offer(item, metrics, store, false) {
+            Offer::Queued(ticket) => ticket,
+            Offer::Dropped | Offer::Refused | Offer::Full(_) => None,
+        }
+    }
+
+    /// [`SessionShared::deliver`], except that with `may_wait` a QoS 1/2
+    /// message that finds an online session's queue full is handed back as
+    /// [`Offer::Full`] for the publisher to push again once there is room
+    /// (the overflow policy in [`queue`]).
+    pub fn offer(
+        &self,
+        mut item: Outgoing,
+        metrics: &Metrics,
+        store: &StoreHandle,
+        may_wait: bool,
+    ) -> Offer {
         let mut ticket = None;
         let outcome = {
             let mut st = self.state.lock();
             if st.ended {
-                return None;
+                return Offer::Dropped;
             }
             if st.owner.is_none() && item.qos == QoS::AtMostOnce {
                 metrics.dropped(DropReason::OfflineQos0);
-                return None;
+                return Offer::Dropped;
+            }
+            if may_wait
+                && st.owner.is_some()
+                && item.qos != QoS::AtMostOnce
+                && st.queue.refuses_acked()
+            {
+                st.room_wanted = true;
+                return Offer::Full(item);
             }
             let persist = store.is_enabled() && st.persistent() && item.qos != QoS::AtMostOnce;
             if persist {
@@ -222,10 +257,11 @@ impl SessionShared {
                 metrics.dropped(DropReason::QueueFull);
             }
         }
-        if outcome != PushOutcome::Refused {
-            self.wake.notify_one();
+        if outcome == PushOutcome::Refused {
+            return Offer::Refused;
         }
-        ticket
+        self.wake.notify_one();
+        Offer::Queued(ticket)
     }
 
     /// Move messages from the queue to `out`, in order, while the outbound
@@ -283,6 +319,14 @@ impl SessionShared {
                 }
                 None => break,
             }
+        }
+        let room = st.room_wanted && !st.queue.refuses_acked();
+        if room {
+            st.room_wanted = false;
+        }
+        drop(st);
+        if room {
+            self.room.notify_waiters();
         }
         true
     }

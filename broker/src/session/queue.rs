@@ -4,9 +4,24 @@
 //! The queue holds at most `limit` messages (`max_queued_messages`). When a
 //! message arrives at a full queue:
 //! 1. the oldest queued QoS 0 message is dropped to make room (QoS 0 promises
-//!    nothing, and the newest data is usually the most useful);
-//! 2. if none is queued, the new message is refused (dropped) instead; we do
-//!    not evict acknowledged-by-broker QoS 1/2 messages that are older.
+//!    nothing, and the newest data is usually the most useful); a QoS 0
+//!    message never makes anyone wait;
+//! 2. if none is queued and the new message is QoS 1 or 2 for an **online**
+//!    session, it is not dropped: the push is refused with the message handed
+//!    back ([`crate::session::Offer::Full`]), and the publisher's connection
+//!    withholds its PUBACK/PUBREC and stops handling that client's packets
+//!    (acknowledgements excepted) until this queue has room, then pushes
+//!    again. The publisher is slowed to the subscriber's pace (its Receive
+//!    Maximum / window stops it) instead of a message being acknowledged and
+//!    then lost. A disconnect or takeover of the subscriber wakes it too.
+//! 3. for an **offline** session (nobody drains it, so waiting could last
+//!    until it expires) and for broker-made messages (wills, retained on
+//!    subscribe: no publisher to slow down) the new message is refused:
+//!    it is not queued for that session and the drop is counted. A 5.0
+//!    publisher learns it: its PUBACK/PUBREC carries 0x97 Quota exceeded
+//!    when no matching session took the message. A 3.1.1 publisher cannot
+//!    be told; the drop shows only in the counter. Older QoS 1/2 messages
+//!    are never evicted for newer ones.
 //!
 //! Every drop is reported to the caller, which counts it in
 //! [`crate::metrics::Metrics`] as [`crate::metrics::DropReason::QueueFull`].
