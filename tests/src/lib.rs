@@ -392,6 +392,20 @@ pub fn publish(topic: &str, payload: &'static [u8], qos: QoS, id: u16) -> Packet
     Packet::Publish(publish_msg(topic, payload, qos, id))
 }
 
+/// A successful acknowledgement of `kind` for packet id `id`.
+pub fn ack(kind: courtier_proto::packet::AckKind, id: PacketId) -> Packet {
+    Packet::Ack(courtier_proto::packet::Ack::new(kind, id))
+}
+
+/// A PUBLISH whose payload is the decimal number `n`, so a subscriber can account for every
+/// message by sequence number.
+pub fn numbered(topic: &str, n: impl std::fmt::Display, qos: QoS, id: u16) -> Packet {
+    Packet::Publish(Publish {
+        payload: bytes::Bytes::from(n.to_string()),
+        ..publish_msg(topic, b"", qos, id)
+    })
+}
+
 /// A PUBLISH like [`publish`] with RETAIN set.
 pub fn publish_retained(topic: &str, payload: &'static [u8], qos: QoS, id: u16) -> Packet {
     Packet::Publish(Publish {

@@ -6,14 +6,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use courtier_e2e::{
-    BrokerProcess, RawClient, connect_packet, pid, publish_retained, start_broker_in, start_fails,
+    BrokerProcess, RawClient, ack, connect_packet, numbered, pid, publish_retained,
+    start_broker_in, start_fails,
 };
-use courtier_proto::packet::{
-    Ack, AckKind, Connect, Disconnect, Publish, PublishProperties, QosPid,
-};
-use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode, TopicName};
+use courtier_proto::packet::{AckKind, Connect, Disconnect, Publish, QosPid};
+use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 const V311: ProtocolVersion = ProtocolVersion::V3_1_1;
@@ -39,27 +37,6 @@ fn persistent(version: ProtocolVersion, client_id: &str, expiry: u32) -> Connect
         c.properties.session_expiry_interval = Some(expiry);
     }
     c
-}
-
-fn ack(kind: AckKind, id: u16) -> Packet {
-    Packet::Ack(Ack {
-        kind,
-        packet_id: pid(id),
-        reason: ReasonCode::Success,
-        reason_string: None,
-        user_properties: Vec::new(),
-    })
-}
-
-fn numbered(topic: &str, n: u32, qos: QoS, id: u16) -> Packet {
-    Packet::Publish(Publish {
-        dup: false,
-        qos_pid: QosPid::new(qos, pid(id)),
-        retain: false,
-        topic: TopicName::new(topic.to_owned()).expect("topic"),
-        properties: PublishProperties::default(),
-        payload: Bytes::from(n.to_string()),
-    })
 }
 
 fn seq_of(p: &Publish) -> u32 {
@@ -103,7 +80,7 @@ async fn publish_acked(c: &mut RawClient, topic: &str, first: u32, count: u32, q
             match c.recv().await {
                 Packet::Ack(a) if a.kind == AckKind::PubAck => open -= 1,
                 Packet::Ack(a) if a.kind == AckKind::PubRec => {
-                    c.send(&ack(AckKind::PubRel, a.packet_id.get())).await;
+                    c.send(&ack(AckKind::PubRel, a.packet_id)).await;
                 }
                 Packet::Ack(a) if a.kind == AckKind::PubComp => open -= 1,
                 other => panic!("expected an acknowledgement, got {other:?}"),
@@ -145,12 +122,12 @@ async fn take(c: &mut RawClient, got: &mut HashMap<String, HashMap<u32, u32>>, p
                     .or_default() += 1;
                 match p.qos_pid {
                     QosPid::AtMostOnce => {}
-                    QosPid::AtLeastOnce(id) => c.send(&ack(AckKind::PubAck, id.get())).await,
-                    QosPid::ExactlyOnce(id) => c.send(&ack(AckKind::PubRec, id.get())).await,
+                    QosPid::AtLeastOnce(id) => c.send(&ack(AckKind::PubAck, id)).await,
+                    QosPid::ExactlyOnce(id) => c.send(&ack(AckKind::PubRec, id)).await,
                 }
             }
             Packet::Ack(a) if a.kind == AckKind::PubRel => {
-                c.send(&ack(AckKind::PubComp, a.packet_id.get())).await;
+                c.send(&ack(AckKind::PubComp, a.packet_id)).await;
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -262,7 +239,7 @@ async fn kill_points_and_half_done_qos2_flows() {
         p.send(&dup).await;
         assert!(matches!(p.recv().await, Packet::Ack(a) if a.kind == AckKind::PubRec));
         for id in 901..=903 {
-            p.send(&ack(AckKind::PubRel, id)).await;
+            p.send(&ack(AckKind::PubRel, pid(id))).await;
             match p.recv().await {
                 Packet::Ack(a) => {
                     assert_eq!(a.kind, AckKind::PubComp);
