@@ -250,7 +250,11 @@ impl Broker {
                     }
                     st.owner = Some(conn);
                     st.generation += 1;
+                    // The old connection's will, pending or not, is no
+                    // longer this session's to persist ([MQTT-3.1.3-9]);
+                    // the new connection records its own (`keep_will`).
                     st.pending_will = None;
+                    st.will = None;
                     st.expires_at = None;
                     st.expiry_interval = expiry_interval;
                     st.window = window;
@@ -302,17 +306,32 @@ impl Broker {
         will: Option<LastWill>,
     ) {
         let now = clock_now();
-        let (owned, expiry, generation) = {
+        let mut will = will;
+        let (owned, expiry, generation, will_at) = {
             let mut st = session.state.lock();
             let owned = st.owner.as_ref().is_some_and(|o| o.id == conn_id);
+            let mut will_at = None;
             if owned {
                 st.owner = None;
                 st.generation += 1;
                 // Publishers waiting for room stop: offline, the queue refuses.
                 session.release_waiters();
+                st.will = None;
+                let expiry = st.expiry_interval;
+                // A delayed will waits for min(delay, session expiry); it is
+                // made pending before the save so the store keeps its due time.
+                if expiry != 0
+                    && let Some(w) =
+                        will.take_if(|w| w.properties.will_delay_interval.unwrap_or(0) != 0)
+                {
+                    let delay = w.properties.will_delay_interval.unwrap_or(0);
+                    let at = now + Duration::from_secs(u64::from(delay.min(expiry)));
+                    st.pending_will = Some(Box::new(PendingWill { will: w, at }));
+                    will_at = Some(at);
+                }
                 st.save(&session.client_id, crate::store::wall_ms(), &self.store);
             }
-            (owned, st.expiry_interval, st.generation)
+            (owned, st.expiry_interval, st.generation, will_at)
         };
         if !owned {
             // Taken over: the session lives on with the new connection, and
@@ -324,30 +343,20 @@ impl Broker {
             }
             return;
         }
+        // Left in `will` now: a will due at once.
+        if let Some(will) = will {
+            self.publish_will(session, will, now);
+        }
         if expiry == 0 {
-            if let Some(will) = will {
-                self.publish_will(session, will, now);
-            }
             self.end_session(session);
             return;
-        }
-        let mut wake_at = None;
-        if let Some(will) = will {
-            let delay = will.properties.will_delay_interval.unwrap_or(0);
-            if delay == 0 {
-                self.publish_will(session, will, now);
-            } else {
-                let at = now + Duration::from_secs(u64::from(delay.min(expiry)));
-                session.state.lock().pending_will = Some(Box::new(PendingWill { will, at }));
-                wake_at = Some(at);
-            }
         }
         if expiry != u32::MAX {
             let end = now + Duration::from_secs(u64::from(expiry));
             session.state.lock().expires_at = Some(end);
             self.schedule(session, generation, end);
         }
-        if let Some(at) = wake_at {
+        if let Some(at) = will_at {
             self.schedule(session, generation, at);
         }
     }
@@ -377,6 +386,11 @@ impl Broker {
             }
             let due = st.pending_will.as_ref().is_some_and(|w| w.at <= now);
             let will = if due { st.pending_will.take() } else { None };
+            if due {
+                // Published: the store must not hold it for a later restart.
+                let disconnected_at = st.disconnected_at;
+                st.save(&session.client_id, disconnected_at, &self.store);
+            }
             let expired = st.owner.is_none() && st.expires_at.is_some_and(|at| at <= now);
             (will, expired)
         };

@@ -10,8 +10,10 @@ use courtier_e2e::{
     BrokerProcess, RawClient, ack, connect_packet, numbered, pid, publish_retained,
     start_broker_in, start_fails,
 };
-use courtier_proto::packet::{AckKind, Connect, Disconnect, Publish, QosPid};
-use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
+use courtier_proto::packet::{
+    AckKind, Connect, Disconnect, LastWill, Publish, QosPid, WillProperties,
+};
+use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode, TopicName};
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 const V311: ProtocolVersion = ProtocolVersion::V3_1_1;
@@ -387,4 +389,123 @@ async fn a_truncated_store_is_refused_with_one_clear_line() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, stderr) = start_fails(&args);
     assert_one_clear_line(code, &stderr, &file);
+}
+
+/// How long a test waits for a will: far beyond any will delay used here.
+const WILL_WAIT: Duration = Duration::from_secs(30);
+
+/// A persistent v5 CONNECT (expiry 60 s) with a QoS 1 will on `topic`.
+fn with_will(client_id: &str, topic: &str, delay: u32) -> Connect {
+    let mut c = persistent(V5, client_id, 60);
+    c.will = Some(LastWill {
+        topic: TopicName::new(topic.to_owned()).expect("topic"),
+        payload: bytes::Bytes::from(format!("{client_id} gone")),
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        properties: WillProperties {
+            will_delay_interval: Some(delay),
+            ..Default::default()
+        },
+    });
+    c
+}
+
+/// Resume `watcher`'s session and return the first message it receives
+/// (acknowledged), waiting up to [`WILL_WAIT`].
+async fn first_message(addr: std::net::SocketAddr, watcher: &str) -> (RawClient, Publish) {
+    let (mut c, connack) = RawClient::connect(addr, persistent(V5, watcher, 3600)).await;
+    assert!(session_present(&connack), "{watcher}: session lost");
+    let p = match c.next_within(WILL_WAIT).await {
+        Ok(Some(Packet::Publish(p))) => p,
+        other => panic!("{watcher}: expected a PUBLISH, got {other:?}"),
+    };
+    if let Some(id) = p.qos_pid.packet_id() {
+        c.send(&ack(AckKind::PubAck, id)).await;
+    }
+    (c, p)
+}
+
+/// Publish a marker on `topic`; it must be the next message `c` receives
+/// (so nothing, no second will in particular, came before it).
+async fn marker_is_next(addr: std::net::SocketAddr, c: &mut RawClient, topic: &str) {
+    let (mut p, _) = RawClient::connect(addr, connect_packet(V5, "marker")).await;
+    p.send(&numbered(topic, 999, QoS::AtLeastOnce, 1)).await;
+    assert!(matches!(p.recv().await, Packet::Ack(a) if a.kind == AckKind::PubAck));
+    let next = c.recv_publish().await;
+    assert_eq!((next.topic.as_str(), seq_of(&next)), (topic, 999));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_will_of_a_client_connected_at_the_crash_goes_out_once_after_its_delay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = start(&dir);
+    subscribe_and_leave(broker.addr, persistent(V5, "watch1", 3600), "will/1").await;
+    let (mut w, _) = RawClient::connect(broker.addr, with_will("w1", "will/1", 2)).await;
+    // SUBACK waits for the store, and ops commit in order: the session
+    // record with the will (written at CONNECT) is on disk too.
+    w.subscribe("x/w1", QoS::AtLeastOnce).await;
+    broker.kill9();
+
+    let broker = start(&dir);
+    let restarted = std::time::Instant::now();
+    let (mut c, will) = first_message(broker.addr, "watch1").await;
+    assert_eq!(
+        (will.topic.as_str(), &will.payload[..]),
+        ("will/1", &b"w1 gone"[..])
+    );
+    // The delay counts from the restart (the start-up ran just before
+    // `start` returned, so allow for that).
+    assert!(
+        restarted.elapsed() >= Duration::from_millis(1500),
+        "will published {:?} after the restart, before its 2 s delay",
+        restarted.elapsed()
+    );
+    marker_is_next(broker.addr, &mut c, "will/1").await;
+    drop(w);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_disconnect_leaves_no_will_in_the_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = start(&dir);
+    let (mut w, _) = RawClient::connect(broker.addr, with_will("w2", "will/2", 0)).await;
+    w.subscribe("x/w2", QoS::AtLeastOnce).await;
+    // Normal DISCONNECT (0x00): the will is discarded, and the session
+    // record rewritten without it before the socket closes.
+    disconnect(&mut w).await;
+    // This SUBACK is durable only after everything appended before it.
+    subscribe_and_leave(broker.addr, persistent(V5, "watch2", 3600), "will/2").await;
+    broker.kill9();
+
+    let broker = start(&dir);
+    let (mut c, connack) = RawClient::connect(broker.addr, persistent(V5, "watch2", 3600)).await;
+    assert!(session_present(&connack));
+    marker_is_next(broker.addr, &mut c, "will/2").await;
+    let (_, connack) = RawClient::connect(broker.addr, persistent(V5, "w2", 60)).await;
+    assert!(session_present(&connack), "the session itself survives");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_will_pending_at_the_crash_is_published_after_the_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = start(&dir);
+    let (mut w, _) = RawClient::connect(broker.addr, with_will("w3", "will/3", 4)).await;
+    w.subscribe("x/w3", QoS::AtLeastOnce).await;
+    // DISCONNECT 0x04 (with will): the will's delay starts running.
+    w.send(&Packet::Disconnect(Disconnect {
+        reason: ReasonCode::DisconnectWithWillMessage,
+        properties: Default::default(),
+    }))
+    .await;
+    w.expect_closed().await;
+    subscribe_and_leave(broker.addr, persistent(V5, "watch3", 3600), "will/3").await;
+    broker.kill9();
+
+    let broker = start(&dir);
+    let (mut c, will) = first_message(broker.addr, "watch3").await;
+    assert_eq!(
+        (will.topic.as_str(), &will.payload[..]),
+        ("will/3", &b"w3 gone"[..])
+    );
+    marker_is_next(broker.addr, &mut c, "will/3").await;
 }

@@ -89,6 +89,9 @@ impl Connection {
         will: Option<Box<LastWill>>,
         limits: Limits,
     ) -> Self {
+        if let Some(w) = &will {
+            session.keep_will(conn_id, w, &broker.store);
+        }
         Self {
             broker,
             key: SessionKey(Arc::clone(&session)),

@@ -29,7 +29,9 @@ use self::inflight::{InboundQos2, InflightWindow};
 use self::queue::{OutboundQueue, Outgoing, PushOutcome};
 use crate::metrics::{DropReason, Metrics};
 use crate::router::SubscriptionEntry;
-use crate::store::{Op, OutboundState, SessionRecord, StoreHandle, Ticket};
+use crate::store::{
+    Op, OutboundState, SessionRecord, StoreHandle, StoredWill, Ticket, instant_to_wall, wall_ms,
+};
 
 /// A session as the subscription tree knows it: compared and hashed by
 /// identity, so a discarded session and its successor with the same client
@@ -98,6 +100,12 @@ pub struct SessionState {
     pub expires_at: Option<Instant>,
     /// A delayed will, cancelled by a reconnect.
     pub pending_will: Option<Box<PendingWill>>,
+    /// A copy of the attached connection's will, kept only so the store can
+    /// publish it after a crash ([`SessionShared::keep_will`]); the
+    /// connection owns the will it publishes.
+    pub will: Option<Box<LastWill>>,
+    /// When the client disconnected, Unix ms as last saved; 0 while connected.
+    pub disconnected_at: u64,
     /// The client's Receive Maximum capped by `max_inflight`: the outbound window.
     pub window: usize,
     /// Set when the session has been discarded; late deliveries are ignored.
@@ -128,22 +136,36 @@ impl SessionState {
             return None;
         }
         self.in_store = true;
-        store.append(Op::PutSession(
-            client_id.clone(),
-            self.record(disconnected_at),
-        ))
+        self.disconnected_at = disconnected_at;
+        store.append(Op::PutSession(client_id.clone(), self.record()))
     }
 
-    /// The session as the store keeps it; `disconnected_at` in Unix ms, 0 if connected.
-    pub fn record(&self, disconnected_at: u64) -> SessionRecord {
+    /// The session as the store keeps it. A pending will is stored with its
+    /// due time as Unix ms, the connection's will with 0.
+    pub fn record(&self) -> SessionRecord {
+        let will = match (&self.pending_will, &self.will) {
+            (Some(p), _) => {
+                let now = tokio::time::Instant::now().into_std();
+                Some(Box::new(StoredWill {
+                    will: p.will.clone(),
+                    at: instant_to_wall(Some(p.at), now, wall_ms()),
+                }))
+            }
+            (None, Some(w)) => Some(Box::new(StoredWill {
+                will: (**w).clone(),
+                at: 0,
+            })),
+            (None, None) => None,
+        };
         SessionRecord {
             expiry_interval: self.expiry_interval,
-            disconnected_at,
+            disconnected_at: self.disconnected_at,
             subscriptions: self
                 .subscriptions
                 .iter()
                 .map(|(f, e)| (f.clone(), *e))
                 .collect(),
+            will,
         }
     }
 }
@@ -176,6 +198,8 @@ impl SessionShared {
                 owner: None,
                 generation: 0,
                 pending_will: None,
+                will: None,
+                disconnected_at: 0,
                 expires_at: None,
                 window: 1,
                 ended: false,
@@ -329,6 +353,23 @@ impl SessionShared {
             self.room.notify_waiters();
         }
         true
+    }
+
+    /// Keep a copy of the will of connection `conn_id` in the store record
+    /// of this session, if it is persistent: a broker that crashes while the
+    /// client is connected publishes it after the restart (the connection
+    /// ended without DISCONNECT). The caller need not wait for the ticket:
+    /// a will is not an acknowledged message.
+    pub fn keep_will(&self, conn_id: u64, will: &LastWill, store: &StoreHandle) {
+        let mut st = self.state.lock();
+        if !store.is_enabled()
+            || !st.persistent()
+            || st.owner.as_ref().map(|o| o.id) != Some(conn_id)
+        {
+            return;
+        }
+        st.will = Some(Box::new(will.clone()));
+        st.save(&self.client_id, 0, store);
     }
 
     /// The filters and entries of every subscription, for removal at session end.

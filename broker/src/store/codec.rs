@@ -12,7 +12,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Buf, BufMut, BytesMut};
-use courtier_proto::packet::{Publish, Subscribe, SubscribeProperties, Subscription};
+use bytestring::ByteString;
+use courtier_proto::packet::{
+    Connect, ConnectProperties, LastWill, Publish, Subscribe, SubscribeProperties, Subscription,
+};
 use courtier_proto::{Decoder, Packet, PacketId, ProtocolVersion, QoS, QosPid, TopicFilter};
 
 use super::{OutboundState, instant_to_wall, wall_to_instant};
@@ -21,7 +24,18 @@ use crate::router::SubscriptionEntry;
 use crate::session::queue::Outgoing;
 
 /// Format version of session records, so a later layout can be told apart.
-const SESSION_FORMAT: u8 = 1;
+/// Format 1 (no will section) is still read.
+const SESSION_FORMAT: u8 = 2;
+
+/// A stored will, kept with its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWill {
+    /// The will, with its v5 properties (Will Delay Interval included).
+    pub will: LastWill,
+    /// When a delayed will is due, Unix ms; 0 while its client was connected
+    /// (the connection has not ended, so no delay is running yet).
+    pub at: u64,
+}
 
 /// A session as stored.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +46,9 @@ pub struct SessionRecord {
     pub disconnected_at: u64,
     /// Its subscriptions.
     pub subscriptions: Vec<(TopicFilter, SubscriptionEntry)>,
+    /// The will of its connection, or its pending delayed will (boxed: rare,
+    /// and large next to the other ops).
+    pub will: Option<Box<StoredWill>>,
 }
 
 /// An outbound message as stored: the delivery choices and the message.
@@ -182,7 +199,45 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<OutboundState, String> {
     }
 }
 
-/// A session: format, expiry, disconnect time, then one SUBSCRIBE per subscription.
+/// A will: a flag, its due time, then a v5 CONNECT that carries it (the
+/// packet whose encoding holds every will property, the delay included).
+fn encode_will(will: Option<&StoredWill>, out: &mut Vec<u8>) {
+    let Some(w) = will else {
+        out.put_u8(0);
+        return;
+    };
+    out.put_u8(1);
+    out.put_u64(w.at);
+    let connect = Packet::Connect(Box::new(Connect {
+        protocol: ProtocolVersion::V5,
+        clean_start: false,
+        keep_alive: 0,
+        client_id: ByteString::new(),
+        will: Some(w.will.clone()),
+        username: None,
+        password: None,
+        properties: ConnectProperties::default(),
+    }));
+    encode_packet(&connect, out);
+}
+
+fn take_will(buf: &mut &[u8]) -> Result<Option<Box<StoredWill>>, String> {
+    need(buf, 1, "session")?;
+    if buf.get_u8() == 0 {
+        return Ok(None);
+    }
+    need(buf, 8, "session")?;
+    let at = buf.get_u64();
+    match take_packet(buf, "session")? {
+        Packet::Connect(c) if c.will.is_some() => {
+            Ok(c.will.map(|will| Box::new(StoredWill { will, at })))
+        }
+        _ => Err("a session record holds a will that is not a CONNECT with a will".into()),
+    }
+}
+
+/// A session: format, expiry, disconnect time, one SUBSCRIBE per
+/// subscription, then the will.
 pub(super) fn encode_session(s: &SessionRecord) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + 32 * s.subscriptions.len());
     out.put_u8(SESSION_FORMAT);
@@ -203,6 +258,7 @@ pub(super) fn encode_session(s: &SessionRecord) -> Vec<u8> {
         });
         encode_packet(&subscribe, &mut out);
     }
+    encode_will(s.will.as_deref(), &mut out);
     out
 }
 
@@ -210,7 +266,7 @@ pub(super) fn encode_session(s: &SessionRecord) -> Vec<u8> {
 pub(super) fn decode_session(mut buf: &[u8]) -> Result<SessionRecord, String> {
     need(buf, 17, "session")?;
     let format = buf.get_u8();
-    if format != SESSION_FORMAT {
+    if format != 1 && format != SESSION_FORMAT {
         return Err(format!("unknown session record format {format}"));
     }
     let expiry_interval = buf.get_u32();
@@ -230,10 +286,19 @@ pub(super) fn decode_session(mut buf: &[u8]) -> Result<SessionRecord, String> {
             subscriptions.push((sub.filter, entry));
         }
     }
+    let will = if format == 1 {
+        None
+    } else {
+        take_will(&mut buf)?
+    };
+    if !buf.is_empty() {
+        return Err("trailing bytes after a session record".into());
+    }
     Ok(SessionRecord {
         expiry_interval,
         disconnected_at,
         subscriptions,
+        will,
     })
 }
 
@@ -276,10 +341,12 @@ mod tests {
                     identifier: NonZeroU32::new(7),
                 },
             )],
+            will: None,
         };
         let back = decode_session(&encode_session(&session)).expect("decodes");
         assert_eq!(back.expiry_interval, 60);
         assert_eq!(back.subscriptions, session.subscriptions);
+        assert_eq!(back.will, None);
 
         for s in [
             OutboundState::Queued,
@@ -288,6 +355,51 @@ mod tests {
         ] {
             assert_eq!(decode_state(&encode_state(s)), Ok(s));
         }
+    }
+
+    fn will_session() -> SessionRecord {
+        let will = LastWill {
+            topic: courtier_proto::TopicName::new("status/w".to_owned()).expect("topic"),
+            payload: bytes::Bytes::from_static(b"gone"),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+            properties: courtier_proto::packet::WillProperties {
+                will_delay_interval: Some(2),
+                message_expiry_interval: Some(30),
+                content_type: Some("text/plain".into()),
+                ..Default::default()
+            },
+        };
+        SessionRecord {
+            expiry_interval: u32::MAX,
+            disconnected_at: 0,
+            subscriptions: Vec::new(),
+            will: Some(Box::new(StoredWill {
+                will,
+                at: 1_234_567,
+            })),
+        }
+    }
+
+    #[test]
+    fn a_will_round_trips_with_its_properties_and_due_time() {
+        let session = will_session();
+        let back = decode_session(&encode_session(&session)).expect("decodes");
+        assert_eq!(back.will, session.will);
+        let bytes = encode_session(&session);
+        for cut in 0..bytes.len() {
+            assert!(decode_session(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn format_1_session_records_are_still_read() {
+        let mut old = vec![1];
+        old.extend_from_slice(&60u32.to_be_bytes());
+        old.extend_from_slice(&5u64.to_be_bytes());
+        old.extend_from_slice(&0u32.to_be_bytes());
+        let back = decode_session(&old).expect("decodes");
+        assert_eq!((back.expiry_interval, back.will), (60, None));
     }
 
     #[test]

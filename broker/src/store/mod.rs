@@ -36,7 +36,7 @@ use courtier_proto::PacketId;
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::watch;
 
-pub use self::codec::{OutboundRecord, SessionRecord};
+pub use self::codec::{OutboundRecord, SessionRecord, StoredWill};
 pub use self::redb_store::{FILE_NAME, RedbStore};
 pub use self::restore::Restored;
 use crate::message::Message;

@@ -3,6 +3,14 @@
 //!
 //! Expired sessions and messages are not restored; their deletion is
 //! recorded in the store like any other change.
+//!
+//! Wills: a client that was connected when the broker stopped lost its
+//! connection without DISCONNECT, so its will is due: after its Will Delay
+//! Interval counted from the restart (the broker cannot know when the crash
+//! was), or at session end if sooner. A will whose delay was running is
+//! restored with its stored wall-clock due time; one already due goes out
+//! right after the restore, and so does the will of a session that expired
+//! while the broker was down (just before the session is deleted).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,9 +19,9 @@ use std::time::Duration;
 use bytestring::ByteString;
 use courtier_proto::QoS;
 
-use super::{Op, OutboundState, Snapshot, wall_ms};
+use super::{Op, OutboundState, Snapshot, StoredWill, wall_ms, wall_to_instant};
 use crate::broker::Broker;
-use crate::session::{SessionKey, SessionShared};
+use crate::session::{PendingWill, SessionKey, SessionShared};
 
 /// What a restore brought back, for the start-up log line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +45,9 @@ impl Broker {
         let now_wall = wall_ms();
         let mut done = Restored::default();
         let mut by_id: HashMap<ByteString, Arc<SessionShared>> = HashMap::new();
-        for (client_id, record) in snapshot.sessions {
-            let disconnected = if record.disconnected_at == 0 {
+        for (client_id, mut record) in snapshot.sessions {
+            let was_connected = record.disconnected_at == 0;
+            let disconnected = if was_connected {
                 now_wall
             } else {
                 record.disconnected_at
@@ -46,7 +55,10 @@ impl Broker {
             let left_ms = (record.expiry_interval != u32::MAX).then(|| {
                 (disconnected + u64::from(record.expiry_interval) * 1000).saturating_sub(now_wall)
             });
-            if left_ms == Some(0) {
+            let will = record.will.take();
+            // A session that expired while the broker was down still owes
+            // its will: it is restored just long enough to publish it.
+            if left_ms == Some(0) && will.is_none() {
                 self.store.append(Op::DeleteSession(client_id));
                 done.expired += 1;
                 continue;
@@ -66,9 +78,24 @@ impl Broker {
                     st.subscriptions.insert(filter, entry);
                 }
                 st.expires_at = left_ms.map(|ms| now + Duration::from_millis(ms));
+                st.pending_will = will.map(|w| {
+                    let at = will_due(&w, record.expiry_interval, now, now_wall);
+                    let at = st.expires_at.map_or(at, |end| at.min(end));
+                    Box::new(PendingWill { will: w.will, at })
+                });
+                if was_connected || st.pending_will.is_some() {
+                    // Store the disconnect time and the will's due time, so a
+                    // second crash does not restart either count.
+                    st.save(&client_id, disconnected, &self.store);
+                }
+                st.disconnected_at = disconnected;
                 st.generation
             };
-            if let Some(at) = session.state.lock().expires_at {
+            let (end, will_at) = {
+                let st = session.state.lock();
+                (st.expires_at, st.pending_will.as_ref().map(|w| w.at))
+            };
+            for at in [end, will_at].into_iter().flatten() {
                 self.schedule(&session, generation, at);
             }
             self.sessions
@@ -125,5 +152,20 @@ impl Broker {
             }
         }
         done
+    }
+}
+
+/// When a restored will is due on this run's clock.
+fn will_due(
+    w: &StoredWill,
+    expiry_interval: u32,
+    now: std::time::Instant,
+    now_wall: u64,
+) -> std::time::Instant {
+    if w.at == 0 {
+        let delay = w.will.properties.will_delay_interval.unwrap_or(0);
+        now + Duration::from_secs(u64::from(delay.min(expiry_interval)))
+    } else {
+        wall_to_instant(w.at, now, now_wall).unwrap_or(now)
     }
 }
