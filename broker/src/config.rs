@@ -7,11 +7,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::auth::{Authenticator, PasswordFile, PasswordFileError};
 use crate::transport::tls::TlsFiles;
 
 /// Why the configuration cannot be used. Each message is one line naming the
@@ -46,6 +48,9 @@ pub enum ConfigError {
         /// What is wrong and how to fix it.
         problem: &'static str,
     },
+    /// The password file cannot be used (its message names file and line).
+    #[error("`password_file`: {0}")]
+    Passwords(#[from] PasswordFileError),
 }
 
 /// Command-line flags, which are also the keys of the configuration file.
@@ -137,6 +142,13 @@ pub struct Options {
     /// Largest session expiry interval granted, seconds (default: unlimited).
     #[arg(long, value_name = "SECONDS")]
     pub max_session_expiry: Option<u32>,
+    /// Mosquitto-format password file (`user:hash` lines; `courtier passwd` manages it).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Let clients without a user name connect (default: only when no password file
+    /// is set and every listener is loopback-only).
+    #[arg(long, value_name = "BOOL")]
+    pub allow_anonymous: Option<bool>,
 }
 
 /// The validated settings the server runs with.
@@ -185,6 +197,8 @@ pub struct Config {
     pub topic_alias_maximum: u16,
     /// Session expiry cap, seconds.
     pub max_session_expiry: u32,
+    /// Who may connect: the password file and the anonymous policy.
+    pub auth: Arc<Authenticator>,
 }
 
 impl Default for Config {
@@ -211,6 +225,7 @@ impl Default for Config {
             max_connections: 100_000,
             topic_alias_maximum: 10,
             max_session_expiry: u32::MAX,
+            auth: Arc::new(Authenticator::default()),
         }
     }
 }
@@ -261,6 +276,8 @@ impl Options {
             max_connections: self.max_connections.or(file.max_connections),
             topic_alias_maximum: self.topic_alias_maximum.or(file.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.or(file.max_session_expiry),
+            password_file: self.password_file.or(file.password_file),
+            allow_anonymous: self.allow_anonymous.or(file.allow_anonymous),
         }
     }
 
@@ -341,8 +358,22 @@ impl Options {
             }
             ws_allowed_origins.push(crate::transport::origin::normalize(&origin));
         }
+        let tcp = if self.tcp.is_empty() { d.tcp } else { self.tcp };
+        let passwords = match self.password_file {
+            Some(path) => {
+                let file = PasswordFile::load(&path)?;
+                Some((path, file))
+            }
+            None => None,
+        };
+        let listeners = [&tcp, &self.http, &self.tls, &self.https];
+        let auth = Authenticator::new(
+            passwords,
+            self.allow_anonymous,
+            listeners.into_iter().flatten().copied(),
+        );
         Ok(Config {
-            tcp: if self.tcp.is_empty() { d.tcp } else { self.tcp },
+            tcp,
             http: self.http,
             tls: self.tls,
             https: self.https,
@@ -367,6 +398,7 @@ impl Options {
             max_connections,
             topic_alias_maximum: self.topic_alias_maximum.unwrap_or(d.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.unwrap_or(d.max_session_expiry),
+            auth: Arc::new(auth),
         })
     }
 }
@@ -480,6 +512,7 @@ mod tests {
         assert_eq!(from_file.ws_path, defaults.ws_path);
         assert_eq!(from_file.ws_allowed_origins, defaults.ws_allowed_origins);
         assert_eq!(from_file.trusted_proxies, defaults.trusted_proxies);
+        assert_eq!(from_file.auth.summary(), defaults.auth.summary());
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //! - [`transport`]: TLS (rustls, PEM files, client-certificate CN), WebSocket as
 //!   a byte stream, the HTTP(S) listener that upgrades to it (Origin allow-list,
 //!   `X-Forwarded-For` from trusted proxies).
+//! - [`auth`]: who may connect: Mosquitto-format password files (argon2id for
+//!   new entries), the anonymous-access policy, `courtier passwd`.
 //! - [`client`]: `courtier pub` / `courtier sub`, a tokio driver of the shared
 //!   sans-IO client session over TCP, TLS or WebSocket.
 //!
@@ -25,6 +27,7 @@
 //! policy written beside it; payloads are never copied on fan-out; peer input
 //! never panics.
 
+pub mod auth;
 pub mod broker;
 pub mod client;
 pub mod config;

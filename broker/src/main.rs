@@ -1,11 +1,12 @@
 //! The `courtier` binary: parse the configuration, start logging, serve
 //! until SIGINT or SIGTERM; or, as `courtier pub` / `courtier sub`, run a
-//! command-line client.
+//! command-line client; or, as `courtier passwd`, edit a password file.
 
 use std::io::Write;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use courtier::auth::passwd::PasswdArgs;
 use courtier::client::args::ClientCommand;
 use courtier::config::Options;
 use courtier::server::Server;
@@ -25,13 +26,32 @@ struct Cli {
     #[command(flatten)]
     broker: Options,
     #[command(subcommand)]
-    client: Option<ClientCommand>,
+    command: Option<Command>,
+}
+
+/// The subcommands: the clients, and the password file tool.
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Client(ClientCommand),
+    /// Add, change or delete (-D) a user of a password file, like `mosquitto_passwd`.
+    Passwd(PasswdArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Some(command) = cli.client {
-        return courtier::client::run(command);
+    match cli.command {
+        Some(Command::Client(command)) => return courtier::client::run(command),
+        Some(Command::Passwd(args)) => {
+            return match courtier::auth::passwd::run(args) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("courtier passwd: error: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        None => {}
     }
     let options = cli.broker;
     let config = match options.resolve() {
@@ -62,6 +82,7 @@ fn run(config: courtier::config::Config) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        tracing::info!("{}", config.auth.summary());
         let server = Server::bind(config).await?;
         let shutdown = shutdown_signal()?;
         // Machine-readable lines on stdout: test harnesses and scripts learn

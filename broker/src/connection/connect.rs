@@ -68,6 +68,31 @@ fn connack(session_present: bool, reason: ReasonCode, properties: ConnAckPropert
     })
 }
 
+/// Check the credentials of CONNECT (3.1.3.5, 3.1.3.6; codes in
+/// [`crate::auth::Authenticator::check`]). `false` when refused, with the
+/// refusing CONNACK in `out`. Hash verification (argon2id, PBKDF2) is
+/// deliberately slow, so it runs on the blocking pool, never on a worker
+/// that serves other clients.
+pub(super) async fn authenticate(
+    broker: &Arc<Broker>,
+    connect: &Connect,
+    peer: &Peer,
+    out: &mut BytesMut,
+) -> bool {
+    let auth = Arc::clone(&broker.config.auth);
+    let username = connect.username.clone();
+    let password = connect.password.clone();
+    let verdict =
+        tokio::task::spawn_blocking(move || auth.check(username.as_deref(), password.as_deref()))
+            .await
+            // The check cannot panic; if the pool is gone the broker is stopping.
+            .unwrap_or(Err(ReasonCode::ServerUnavailable));
+    let Err(reason) = verdict else { return true };
+    tracing::info!(%peer, client = %connect.client_id, user = ?connect.username, %reason, "authentication failed");
+    let _ = connack(false, reason, ConnAckProperties::default()).encode(connect.protocol, out);
+    false
+}
+
 /// Validate CONNECT, attach the session and write CONNACK to `out`. `None`
 /// when the connection is refused (the refusing CONNACK is in `out`).
 pub(super) fn accept(

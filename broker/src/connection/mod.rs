@@ -163,6 +163,11 @@ where
 
     // Phase 2: CONNACK, or a refusal.
     let mut wbuf = BytesMut::new();
+    if !connect::authenticate(&broker, &connect, &peer, &mut wbuf).await {
+        let _ = write_out(&mut writer, &mut wbuf, &broker.metrics).await;
+        let _ = writer.shutdown().await;
+        return;
+    }
     let conn = connect::accept(&broker, *connect, &peer, Instant::now(), &mut wbuf);
     let Some(mut conn) = conn else {
         let _ = write_out(&mut writer, &mut wbuf, &broker.metrics).await;

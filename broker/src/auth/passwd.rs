@@ -1,0 +1,219 @@
+//! `courtier passwd`: add, change or delete a user of a password file, like
+//! `mosquitto_passwd`. New passwords are hashed with argon2id; other lines
+//! (Mosquitto hashes, comments) are kept byte for byte. The file is replaced
+//! atomically (temporary file in the same directory, fsync, rename) and is
+//! readable by its owner only (0600).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use super::file::entry;
+use super::hash::StoredHash;
+
+/// `courtier passwd [-c] [-b] FILE USER [PASSWORD]` / `courtier passwd -D FILE USER`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PasswdArgs {
+    /// Create the file, overwriting any existing one.
+    #[arg(short = 'c', conflicts_with = "delete")]
+    pub create: bool,
+    /// Batch mode: take the password from the command line.
+    #[arg(short = 'b', requires = "password", conflicts_with = "delete")]
+    pub batch: bool,
+    /// Delete USER instead of setting a password.
+    #[arg(short = 'D')]
+    pub delete: bool,
+    /// The password file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The user name (no `:`).
+    #[arg(value_name = "USER")]
+    pub user: String,
+    /// The password, with -b.
+    #[arg(value_name = "PASSWORD", requires = "batch")]
+    pub password: Option<String>,
+}
+
+/// Why `courtier passwd` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswdError {
+    /// The user name cannot be stored in the file format.
+    #[error("user name must be non-empty and contain no `:` or line break")]
+    BadUser,
+    /// -D for a user not in the file.
+    #[error("{0}: user `{1}` not found")]
+    NotFound(PathBuf, String),
+    /// The two prompted passwords differ.
+    #[error("passwords do not match")]
+    Mismatch,
+    /// An empty password was given.
+    #[error("the password must not be empty")]
+    EmptyPassword,
+    /// A file or terminal operation failed.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    /// Hashing failed.
+    #[error(transparent)]
+    Hash(#[from] super::hash::HashError),
+}
+
+/// Run the subcommand; the error is printed by the caller.
+pub fn run(args: PasswdArgs) -> Result<(), PasswdError> {
+    if args.user.is_empty() || args.user.contains([':', '\n', '\r']) {
+        return Err(PasswdError::BadUser);
+    }
+    let io = |e| PasswdError::Io(args.file.clone(), e);
+    let old = if args.create {
+        String::new()
+    } else {
+        std::fs::read_to_string(&args.file).map_err(io)?
+    };
+    let new_line = if args.delete {
+        None
+    } else {
+        let password = match args.password {
+            Some(p) => p,
+            None => prompt_twice()?,
+        };
+        if password.is_empty() {
+            return Err(PasswdError::EmptyPassword);
+        }
+        let hash = StoredHash::argon2id(password.as_bytes())?;
+        Some(format!("{}:{}", args.user, hash.to_file_text()))
+    };
+    let (text, found) = update(&old, &args.user, new_line.as_deref());
+    if args.delete && !found {
+        return Err(PasswdError::NotFound(args.file, args.user));
+    }
+    write_atomically(&args.file, text.as_bytes()).map_err(io)
+}
+
+/// `text` with `user`'s entry replaced by `line` (or removed when `None`;
+/// appended when absent). Every other line is kept as it was. Returns the
+/// new text and whether `user` was present.
+pub fn update(text: &str, user: &str, line: Option<&str>) -> (String, bool) {
+    let mut out = String::with_capacity(text.len() + line.map_or(0, str::len) + 1);
+    let mut found = false;
+    for l in text.lines() {
+        if matches!(entry(l), Some(Ok((u, _))) if u == user) {
+            // Replace the first entry, drop any duplicate.
+            if let (Some(new), false) = (line, found) {
+                out.push_str(new);
+                out.push('\n');
+            }
+            found = true;
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    if let (Some(new), false) = (line, found) {
+        out.push_str(new);
+        out.push('\n');
+    }
+    (out, found)
+}
+
+/// Ask for the password twice: on the terminal without echo, or as two
+/// lines of standard input when it is not a terminal (scripts).
+fn prompt_twice() -> Result<String, PasswdError> {
+    let tty = |e| PasswdError::Io(PathBuf::from("terminal"), e);
+    let (first, second) = if std::io::stdin().is_terminal() {
+        (
+            rpassword::prompt_password("Password: ").map_err(tty)?,
+            rpassword::prompt_password("Reenter password: ").map_err(tty)?,
+        )
+    } else {
+        let mut lines = std::io::stdin().lock().lines();
+        let mut next = || -> Result<String, PasswdError> {
+            match lines.next() {
+                Some(line) => line.map_err(tty),
+                None => Err(tty(std::io::ErrorKind::UnexpectedEof.into())),
+            }
+        };
+        (next()?, next()?)
+    };
+    if first == second {
+        Ok(first)
+    } else {
+        Err(PasswdError::Mismatch)
+    }
+}
+
+/// Write `bytes` to a 0600 temporary file beside `path`, fsync it and rename
+/// it over `path`: readers see the old file or the new one, never half.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        // `mode` only applies to new files: force it if a stale one existed.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(file text, user, new line) → (new text, found)`.
+    #[test]
+    fn update_keeps_other_lines() {
+        for (text, user, line, expect, found) in [
+            ("", "a", Some("a:H"), "a:H\n", false),
+            ("# c\nb:X\n", "a", Some("a:H"), "# c\nb:X\na:H\n", false),
+            ("a:OLD\nb:X", "a", Some("a:H"), "a:H\nb:X\n", true),
+            ("a:OLD\nab:X\n", "a", None, "ab:X\n", true),
+            ("b:X\n", "a", None, "b:X\n", false),
+            ("a:1\na:2\n", "a", Some("a:H"), "a:H\n", true),
+        ] {
+            assert_eq!(
+                update(text, user, line),
+                (expect.to_owned(), found),
+                "{text:?} {user} {line:?}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_file_is_private_and_complete() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "old\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        write_atomically(&path, b"new\n").expect("write");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "new\n");
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("ls").count(),
+            1,
+            "no temp left"
+        );
+    }
+}
