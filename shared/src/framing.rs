@@ -12,6 +12,10 @@ use crate::packet::{Ack, AckKind, Auth, ConnAck, Connect, Disconnect, Packet, Pr
 use crate::packet::{Publish, SubAck, Subscribe, UnsubAck, Unsubscribe};
 use crate::wire::{self, Counter, MAX_VARINT, Out, Reader, Writer};
 
+/// How far ahead of the bytes received [`Decoder::decode`] reserves room
+/// for a partial packet.
+pub const RESERVE_AHEAD: usize = 64 * 1024;
+
 /// An incremental decoder for one connection.
 #[derive(Debug, Clone)]
 pub struct Decoder {
@@ -85,8 +89,12 @@ impl Decoder {
         check_flags(first)?;
         let size = size as usize;
         if buf.len() < size {
-            // The size is within the limit: make room for the rest at once.
-            buf.reserve(size - buf.len());
+            // Room for the rest, but never more than RESERVE_AHEAD beyond
+            // what has arrived: a peer that announces a large packet and
+            // sends nothing more must not make us hold `max_packet_size`
+            // bytes (thousands of such peers would). A large packet grows
+            // the buffer as its bytes come, by amortised doubling.
+            buf.reserve((size - buf.len()).min(RESERVE_AHEAD));
             return Ok(None);
         }
         let mut frame = buf.split_to(size).freeze();

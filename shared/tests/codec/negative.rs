@@ -113,6 +113,33 @@ fn huge_announced_length_fails_at_once() {
 }
 
 #[test]
+fn an_announced_packet_reserves_room_only_as_its_bytes_arrive() {
+    // A PUBLISH announcing 16 MiB (within the limit) and sending nothing
+    // more: the decoder waits, holding at most RESERVE_AHEAD of spare room,
+    // not the 16 MiB it was promised.
+    let ahead = courtier_proto::framing::RESERVE_AHEAD;
+    let mut buf = BytesMut::from(&[0x30, 0x80, 0x80, 0x80, 0x08][..]);
+    let mut decoder = Decoder::with_version(32 << 20, V5);
+    assert_eq!(decoder.decode(&mut buf), Ok(None));
+    assert!(
+        buf.capacity() <= buf.len() + 2 * ahead,
+        "{}",
+        buf.capacity()
+    );
+    // The packet still decodes when its bytes do come, in pieces.
+    let mut body = vec![0u8, 1, b't', 0];
+    body.resize(16 << 20, 7);
+    for chunk in body.chunks(1 << 20) {
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
+        buf.extend_from_slice(chunk);
+    }
+    match decoder.decode(&mut buf) {
+        Ok(Some(courtier_proto::Packet::Publish(p))) => assert_eq!(p.payload.len(), (16 << 20) - 4),
+        other => panic!("expected the PUBLISH, got {other:?}"),
+    }
+}
+
+#[test]
 fn first_packet_must_be_connect() {
     let mut buf = BytesMut::from(&[0xC0, 0x00][..]);
     let err = Decoder::new(1024).decode(&mut buf).unwrap_err();
