@@ -28,5 +28,5 @@ pub mod wire;
 pub use error::{DecodeError, EncodeError};
 pub use framing::Decoder;
 pub use packet::{Packet, PacketId, ProtocolVersion, QoS, QosPid};
-pub use reason::ReasonCode;
+pub use reason::{ConnectReturnCode, ReasonCode};
 pub use topic::{TopicError, TopicFilter, TopicName};

@@ -156,36 +156,14 @@ impl ReasonCode {
         (self as u8) < 0x80
     }
 
-    /// The 3.1/3.1.1 CONNACK return code (3.2.2.3 of 3.1.1) closest to this code.
-    pub fn to_v3_connack(self) -> u8 {
-        use ReasonCode::*;
-        match self {
-            Success => 0,
-            UnsupportedProtocolVersion => 1,
-            ClientIdentifierNotValid => 2,
-            ServerUnavailable
-            | ServerBusy
-            | ServerShuttingDown
-            | UseAnotherServer
-            | ServerMoved
-            | ConnectionRateExceeded => 3,
-            BadUserNameOrPassword | BadAuthenticationMethod => 4,
-            _ => 5,
-        }
+    /// The 3.1/3.1.1 CONNACK return code closest to this code.
+    pub fn to_v3_connack(self) -> ConnectReturnCode {
+        ConnectReturnCode::from(self)
     }
 
-    /// The v5 code for a 3.1/3.1.1 CONNACK return code.
+    /// The v5 code for a 3.1/3.1.1 CONNACK return code byte.
     pub fn from_v3_connack(code: u8) -> Option<Self> {
-        use ReasonCode::*;
-        Some(match code {
-            0 => Success,
-            1 => UnsupportedProtocolVersion,
-            2 => ClientIdentifierNotValid,
-            3 => ServerUnavailable,
-            4 => BadUserNameOrPassword,
-            5 => NotAuthorized,
-            _ => return None,
-        })
+        ConnectReturnCode::from_u8(code).map(Self::from)
     }
 
     /// A short English description, for logs and user interfaces.
@@ -242,5 +220,109 @@ impl ReasonCode {
 impl std::fmt::Display for ReasonCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "0x{:02X} {}", self.as_u8(), self.description())
+    }
+}
+
+/// A 3.1/3.1.1 CONNACK return code (3.2.2.3 of 3.1.1, 3.2.2.3 of 3.1).
+///
+/// The packet model carries [`ReasonCode`] for every version; this is the
+/// byte a 3.x CONNACK puts on the wire, and the code `mosquitto_pub` and
+/// friends exit with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ConnectReturnCode {
+    /// 0: connection accepted.
+    Accepted = 0,
+    /// 1: the server does not support the requested protocol level.
+    UnacceptableProtocolVersion = 1,
+    /// 2: the client identifier is not allowed.
+    IdentifierRejected = 2,
+    /// 3: the MQTT service is unavailable.
+    ServerUnavailable = 3,
+    /// 4: the user name or password is malformed or wrong.
+    BadUserNameOrPassword = 4,
+    /// 5: the client is not authorized to connect.
+    NotAuthorized = 5,
+}
+
+impl ConnectReturnCode {
+    /// The code for a byte, `None` for the reserved values 6–255.
+    pub fn from_u8(code: u8) -> Option<Self> {
+        use ConnectReturnCode::*;
+        Some(match code {
+            0 => Accepted,
+            1 => UnacceptableProtocolVersion,
+            2 => IdentifierRejected,
+            3 => ServerUnavailable,
+            4 => BadUserNameOrPassword,
+            5 => NotAuthorized,
+            _ => return None,
+        })
+    }
+
+    /// The byte on the wire.
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<ReasonCode> for ConnectReturnCode {
+    /// The closest 3.x code: 3.x has six, v5 has many refusals.
+    fn from(reason: ReasonCode) -> Self {
+        use ReasonCode::*;
+        match reason {
+            Success => Self::Accepted,
+            UnsupportedProtocolVersion => Self::UnacceptableProtocolVersion,
+            ClientIdentifierNotValid => Self::IdentifierRejected,
+            ServerUnavailable
+            | ServerBusy
+            | ServerShuttingDown
+            | UseAnotherServer
+            | ServerMoved
+            | ConnectionRateExceeded => Self::ServerUnavailable,
+            BadUserNameOrPassword | BadAuthenticationMethod => Self::BadUserNameOrPassword,
+            _ => Self::NotAuthorized,
+        }
+    }
+}
+
+impl From<ConnectReturnCode> for ReasonCode {
+    fn from(code: ConnectReturnCode) -> Self {
+        match code {
+            ConnectReturnCode::Accepted => Self::Success,
+            ConnectReturnCode::UnacceptableProtocolVersion => Self::UnsupportedProtocolVersion,
+            ConnectReturnCode::IdentifierRejected => Self::ClientIdentifierNotValid,
+            ConnectReturnCode::ServerUnavailable => Self::ServerUnavailable,
+            ConnectReturnCode::BadUserNameOrPassword => Self::BadUserNameOrPassword,
+            ConnectReturnCode::NotAuthorized => Self::NotAuthorized,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v3_return_codes_are_the_six_of_the_spec_and_round_trip() {
+        for byte in 0..=u8::MAX {
+            match ConnectReturnCode::from_u8(byte) {
+                Some(code) => {
+                    assert!(byte <= 5);
+                    assert_eq!(code.as_u8(), byte);
+                    // v3 -> v5 -> v3 is the identity.
+                    assert_eq!(ConnectReturnCode::from(ReasonCode::from(code)), code);
+                }
+                None => assert!(byte > 5, "{byte}"),
+            }
+        }
+        assert_eq!(
+            ReasonCode::ServerBusy.to_v3_connack(),
+            ConnectReturnCode::ServerUnavailable
+        );
+        assert_eq!(
+            ReasonCode::Banned.to_v3_connack(),
+            ConnectReturnCode::NotAuthorized
+        );
     }
 }

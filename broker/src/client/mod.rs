@@ -109,7 +109,7 @@ impl ClientError {
                 reason, version, ..
             } => match version {
                 ProtocolVersion::V5 => reason.as_u8(),
-                _ => reason.to_v3_connack(),
+                _ => reason.to_v3_connack().as_u8(),
             },
             Self::TimedOut => EXIT_TIMED_OUT,
             _ => 1,

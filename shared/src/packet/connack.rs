@@ -106,7 +106,7 @@ impl ConnAck {
             o.u8(self.reason.as_u8());
             properties::block(o, &self.properties);
         } else {
-            o.u8(self.reason.to_v3_connack());
+            o.u8(self.reason.to_v3_connack().as_u8());
         }
     }
 }

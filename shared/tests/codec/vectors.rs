@@ -470,3 +470,27 @@ fn auth_v5() {
     ];
     check(V5, &bytes, Packet::Auth(a));
 }
+
+#[test]
+fn publish_payload_is_a_slice_of_the_read_buffer_not_a_copy() {
+    for version in ALL {
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&[0x30, 9, 0, 3, b'a', b'/', b'b']);
+        if version.is_v5() {
+            buf[1] += 1;
+            buf.extend_from_slice(&[0]); // empty property block
+        }
+        buf.extend_from_slice(b"21.5");
+        let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+        let Ok(Some(Packet::Publish(p))) = Decoder::with_version(1024, version).decode(&mut buf)
+        else {
+            panic!("{version:?}: expected a PUBLISH");
+        };
+        assert_eq!(&p.payload[..], b"21.5");
+        let at = p.payload.as_ptr() as usize;
+        assert!(
+            range.contains(&at),
+            "{version:?}: payload copied out of the buffer"
+        );
+    }
+}
