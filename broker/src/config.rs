@@ -66,11 +66,13 @@ pub struct Options {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// MQTT over TCP listen address; repeat for several (default 127.0.0.1:1883).
+    /// MQTT over TCP listen address; repeat for several (default, when no listener is
+    /// given at all: 127.0.0.1:1883).
     #[arg(long, value_name = "ADDR")]
     #[serde(default)]
     pub tcp: Vec<SocketAddr>,
-    /// HTTP listen address for the web UI and MQTT over WebSocket; repeatable.
+    /// HTTP listen address for the web UI and MQTT over WebSocket; repeatable (default,
+    /// when no listener is given at all: 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     #[serde(default)]
     pub http: Vec<SocketAddr>,
@@ -205,7 +207,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             tcp: vec![SocketAddr::from(([127, 0, 0, 1], 1883))],
-            http: Vec::new(),
+            http: vec![SocketAddr::from(([127, 0, 0, 1], 8080))],
             tls: Vec::new(),
             https: Vec::new(),
             tls_files: None,
@@ -358,7 +360,17 @@ impl Options {
             }
             ws_allowed_origins.push(crate::transport::origin::normalize(&origin));
         }
-        let tcp = if self.tcp.is_empty() { d.tcp } else { self.tcp };
+        // No listener given at all: the defaults, TCP 127.0.0.1:1883 and
+        // HTTP 127.0.0.1:8080. Any listener given: exactly those, so
+        // `--tls ...` alone opens no plain port.
+        let no_listener = [&self.tcp, &self.http, &self.tls, &self.https]
+            .iter()
+            .all(|l| l.is_empty());
+        let (tcp, http) = if no_listener {
+            (d.tcp, d.http)
+        } else {
+            (self.tcp, self.http)
+        };
         let passwords = match self.password_file {
             Some(path) => {
                 let file = PasswordFile::load(&path)?;
@@ -366,7 +378,7 @@ impl Options {
             }
             None => None,
         };
-        let listeners = [&tcp, &self.http, &self.tls, &self.https];
+        let listeners = [&tcp, &http, &self.tls, &self.https];
         let auth = Authenticator::new(
             passwords,
             self.allow_anonymous,
@@ -374,7 +386,7 @@ impl Options {
         );
         Ok(Config {
             tcp,
-            http: self.http,
+            http,
             tls: self.tls,
             https: self.https,
             tls_files,
@@ -441,7 +453,17 @@ mod tests {
     fn defaults_apply_without_flags() {
         let c = parse(&[]).resolve().expect("defaults are valid");
         assert_eq!(c.tcp, vec![SocketAddr::from(([127, 0, 0, 1], 1883))]);
+        assert_eq!(c.http, vec![SocketAddr::from(([127, 0, 0, 1], 8080))]);
         assert_eq!(c.receive_maximum, 100);
+    }
+
+    #[test]
+    fn any_listener_given_replaces_both_defaults() {
+        let c = parse(&["--http", "127.0.0.1:9"]).resolve().expect("valid");
+        assert_eq!(c.tcp, []);
+        assert_eq!(c.http, vec![SocketAddr::from(([127, 0, 0, 1], 9))]);
+        let c = parse(&["--tcp", "127.0.0.1:9"]).resolve().expect("valid");
+        assert_eq!(c.http, []);
     }
 
     #[test]
