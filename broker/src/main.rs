@@ -39,7 +39,10 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     match cli.command {
         Some(Command::Client(command)) => return courtier::client::run(command),
         Some(Command::Passwd(args)) => {
@@ -74,6 +77,28 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Help and version as clap prints them; a mistake as one line (clap's
+/// first, which names the flag and the problem), like every other start-up
+/// error, instead of clap's paragraph with a usage block.
+fn usage_error(e: &clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    let code = std::process::ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return code;
+    }
+    let text = e.render().to_string();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let what = first.trim().trim_start_matches("error: ");
+    eprintln!("courtier: error: {what} (see `courtier --help`)");
+    code
 }
 
 fn run(config: courtier::config::Config) -> anyhow::Result<()> {

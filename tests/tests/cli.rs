@@ -37,7 +37,10 @@ fn an_out_of_range_value_names_the_key() {
 
 #[test]
 fn a_bad_flag_value_is_reported_by_the_parser() {
-    let (code, stderr) = run(&["--tcp", "not-an-address"]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("--tcp"), "{stderr}");
+    for args in [&["--tcp", "not-an-address"][..], &["--no-such-flag"][..]] {
+        let (code, stderr) = run(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(args[0]), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    }
 }
