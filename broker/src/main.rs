@@ -32,8 +32,9 @@ struct Cli {
 /// The subcommands: the clients, and the password file tool.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Boxed: the client's options dwarf the other variant's.
     #[command(flatten)]
-    Client(ClientCommand),
+    Client(Box<ClientCommand>),
     /// Add, change or delete (-D) a user of a password file, like `mosquitto_passwd`.
     Passwd(PasswdArgs),
 }
@@ -44,7 +45,7 @@ fn main() -> std::process::ExitCode {
         Err(e) => return usage_error(&e),
     };
     match cli.command {
-        Some(Command::Client(command)) => return courtier::client::run(command),
+        Some(Command::Client(command)) => return courtier::client::run(*command),
         Some(Command::Passwd(args)) => {
             return match courtier::auth::passwd::run(args) {
                 Ok(()) => std::process::ExitCode::SUCCESS,
