@@ -108,8 +108,10 @@ fn run(config: courtier::config::Config) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        tracing::info!("{}", config.auth.summary());
+        // Said once the listeners are bound: a start that fails says one line.
+        let policy = config.auth.summary();
         let server = Server::bind(config).await?;
+        tracing::info!("{policy}");
         let shutdown = shutdown_signal()?;
         // Machine-readable lines on stdout: test harnesses and scripts learn
         // the real port from them (useful with `--tcp 127.0.0.1:0`).
