@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use courtier_e2e::{RawClient, connect_packet, start_broker};
+use courtier_e2e::{RawClient, connect_packet, publish, start_broker};
 use courtier_proto::packet::Disconnect;
 use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
 
@@ -32,20 +32,41 @@ async fn sys_topics_are_published_retained() {
         );
     }
     assert!(seen["$SYS/broker/version"].starts_with("courtier"));
-    // The retained values may predate this client; the next update counts it.
+    // Traffic the counters must reflect: a second client and three PUBLISHes.
+    let (mut p, _) = RawClient::connect(b.addr, connect_packet(ProtocolVersion::V3_1_1, "p")).await;
+    for _ in 0..3 {
+        p.send(&publish("sensors/t", b"21.5", QoS::AtMostOnce, 0))
+            .await;
+    }
+    // The retained values may predate this traffic; a later round counts it.
+    // Judge whole rounds only: a round publishes every topic in order and
+    // ends with the last of them.
+    let number = |seen: &HashMap<String, String>, topic: &str| -> u64 {
+        seen[topic].parse().expect("a number")
+    };
     loop {
-        let connected: u64 = seen["$SYS/broker/clients/connected"]
-            .parse()
-            .expect("a number");
-        if connected >= 1 {
-            break;
-        }
         let m = c.recv_publish().await;
+        let topic = m.topic.as_str().to_owned();
         seen.insert(
-            m.topic.as_str().to_owned(),
+            topic.clone(),
             String::from_utf8_lossy(&m.payload).into_owned(),
         );
+        if topic == "$SYS/broker/messages/dropped/expired"
+            && number(&seen, "$SYS/broker/clients/connected") == 2
+            && number(&seen, "$SYS/broker/messages/received") >= 3
+        {
+            break;
+        }
     }
+    assert_eq!(number(&seen, "$SYS/broker/clients/connected"), 2);
+    assert_eq!(number(&seen, "$SYS/broker/messages/received"), 3);
+    assert!(number(&seen, "$SYS/broker/subscriptions/count") >= 1);
+    // Two CONNECTs, a SUBSCRIBE and three PUBLISHes of 15 bytes at least.
+    assert!(number(&seen, "$SYS/broker/bytes/received") > 3 * 15);
+    assert!(
+        number(&seen, "$SYS/broker/messages/sent") >= 1,
+        "$SYS updates count as sent"
+    );
 }
 
 #[tokio::test]

@@ -149,7 +149,8 @@ async fn message_expiry_is_decremented_and_expired_messages_are_dropped() {
         .properties
         .message_expiry_interval
         .expect("expiry forwarded");
-    assert!((98..100).contains(&left), "expiry decremented, got {left}");
+    // 1.5 s passed, plus however long the reconnect took on a busy machine.
+    assert!((90..100).contains(&left), "expiry decremented, got {left}");
 }
 
 #[tokio::test]
