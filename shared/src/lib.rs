@@ -5,6 +5,7 @@
 //! - [`packet`]: the packet model, one type per control packet, for every version.
 //! - [`reason`]: v5 reason codes and their 3.x equivalents.
 //! - [`topic`]: validated topic names and filters, matching, shared subscriptions.
+//! - [`topic_set`]: filters as sets of topics (covers, overlaps), for authorization.
 //! - [`wire`]: the primitive encodings (variable byte integers, strings, binary).
 //! - [`properties`]: v5 properties on the wire.
 //! - [`framing`]: the incremental [`framing::Decoder`] and packet encoding.
@@ -23,6 +24,7 @@ pub mod properties;
 pub mod reason;
 pub mod session;
 pub mod topic;
+pub mod topic_set;
 pub mod wire;
 
 pub use error::{DecodeError, EncodeError};

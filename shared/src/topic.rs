@@ -84,7 +84,7 @@ fn parse_shared(s: &str) -> Result<Option<SharedFilter<'_>>, TopicError> {
 /// (so `a/#` matches `a`), empty levels are levels, and a topic starting
 /// with `$` is not matched by a first-level wildcard ([MQTT-4.7.2-1]).
 /// An empty topic (the alias-only form) matches nothing.
-fn filter_matches(filter: &str, topic: &str) -> bool {
+pub(crate) fn filter_matches(filter: &str, topic: &str) -> bool {
     if topic.is_empty() {
         return false;
     }
