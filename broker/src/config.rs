@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
-use crate::auth::{Authenticator, PasswordFile, PasswordFileError};
+use crate::auth::{AclFile, AclFileError, Authenticator, PasswordFile, PasswordFileError};
 use crate::transport::tls::TlsFiles;
 
 /// Why the configuration cannot be used. Each message is one line naming the
@@ -51,6 +51,9 @@ pub enum ConfigError {
     /// The password file cannot be used (its message names file and line).
     #[error("`password_file`: {0}")]
     Passwords(#[from] PasswordFileError),
+    /// The ACL file cannot be used (its message names file and line).
+    #[error("`acl_file`: {0}")]
+    Acl(#[from] AclFileError),
 }
 
 /// Command-line flags, which are also the keys of the configuration file.
@@ -151,6 +154,10 @@ pub struct Options {
     /// is set and every listener is loopback-only).
     #[arg(long, value_name = "BOOL")]
     pub allow_anonymous: Option<bool>,
+    /// Mosquitto-format ACL file (`user`, `topic [read|write|readwrite|deny]`, `pattern`
+    /// with %c/%u); once set, what it does not grant is refused.
+    #[arg(long, value_name = "FILE")]
+    pub acl_file: Option<PathBuf>,
 }
 
 /// The validated settings the server runs with.
@@ -201,6 +208,9 @@ pub struct Config {
     pub max_session_expiry: u32,
     /// Who may connect: the password file and the anonymous policy.
     pub auth: Arc<Authenticator>,
+    /// What clients may publish and subscribe to, with the file it came
+    /// from; `None`: everything (no ACL file).
+    pub acl: Option<(PathBuf, Arc<AclFile>)>,
 }
 
 impl Default for Config {
@@ -228,6 +238,7 @@ impl Default for Config {
             topic_alias_maximum: 10,
             max_session_expiry: u32::MAX,
             auth: Arc::new(Authenticator::default()),
+            acl: None,
         }
     }
 }
@@ -280,6 +291,7 @@ impl Options {
             max_session_expiry: self.max_session_expiry.or(file.max_session_expiry),
             password_file: self.password_file.or(file.password_file),
             allow_anonymous: self.allow_anonymous.or(file.allow_anonymous),
+            acl_file: self.acl_file.or(file.acl_file),
         }
     }
 
@@ -344,6 +356,12 @@ impl Options {
             ));
         }
         let ws_path = self.ws_path.unwrap_or(d.ws_path);
+        if ws_path == crate::transport::http::METRICS_PATH {
+            return Err(invalid(
+                "ws_path",
+                "cannot be /metrics, where the Prometheus metrics are served (use /mqtt)",
+            ));
+        }
         if !ws_path.starts_with('/') || ws_path.contains(['?', '#', ' ']) {
             return Err(invalid(
                 "ws_path",
@@ -375,6 +393,13 @@ impl Options {
             Some(path) => {
                 let file = PasswordFile::load(&path)?;
                 Some((path, file))
+            }
+            None => None,
+        };
+        let acl = match self.acl_file {
+            Some(path) => {
+                let file = AclFile::load(&path)?;
+                Some((path, Arc::new(file)))
             }
             None => None,
         };
@@ -411,6 +436,7 @@ impl Options {
             topic_alias_maximum: self.topic_alias_maximum.unwrap_or(d.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.unwrap_or(d.max_session_expiry),
             auth: Arc::new(auth),
+            acl,
         })
     }
 }

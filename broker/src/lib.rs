@@ -11,7 +11,7 @@
 //!   span it: publish/route, attach/detach sessions, wills, expiry timers.
 //! - [`router`]: the subscription tree. [`retained`]: the retained store.
 //! - [`message`]: the `Arc`-shared application message. [`metrics`]: counters.
-//! - [`sys`]: the `$SYS/broker/...` topics.
+//! - [`sys`]: the `$SYS/broker/...` topics. [`prometheus`]: `GET /metrics`.
 //! - [`store`]: durability: the narrow `Store` backend interface, the
 //!   embedded redb backend, group commit and restore at start-up.
 //! - [`transport`]: TLS (rustls, PEM files, client-certificate CN), WebSocket as
@@ -34,6 +34,7 @@ pub mod config;
 pub mod connection;
 pub mod message;
 pub mod metrics;
+pub mod prometheus;
 pub mod retained;
 pub mod router;
 pub mod server;

@@ -109,9 +109,11 @@ fn run(config: courtier::config::Config) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         // Said once the listeners are bound: a start that fails says one line.
-        let policy = config.auth.summary();
+        let policy = [config.auth.summary(), authorization_summary(&config)];
         let server = Server::bind(config).await?;
-        tracing::info!("{policy}");
+        for line in policy {
+            tracing::info!("{line}");
+        }
         let shutdown = shutdown_signal()?;
         // Machine-readable lines on stdout: test harnesses and scripts learn
         // the real port from them (useful with `--tcp 127.0.0.1:0`).
@@ -127,6 +129,20 @@ fn run(config: courtier::config::Config) -> anyhow::Result<()> {
         server.run(shutdown).await;
         anyhow::Ok(())
     })
+}
+
+/// One line for the start-up log: which ACL applies.
+fn authorization_summary(config: &courtier::config::Config) -> String {
+    match &config.acl {
+        Some((path, acl)) => {
+            let (users, rules) = acl.counts();
+            format!(
+                "authorization: ACL file {} ({users} users, {rules} rules); what it does not grant is refused",
+                path.display()
+            )
+        }
+        None => "authorization: no ACL file; every client may use every topic".to_owned(),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are

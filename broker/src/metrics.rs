@@ -42,6 +42,12 @@ pub struct Metrics {
     pub dropped_too_large: AtomicU64,
     /// Drops: expired before delivery.
     pub dropped_expired: AtomicU64,
+    /// PUBLISH packets refused: `$SYS` topics, or not granted by the ACL.
+    pub publishes_refused: AtomicU64,
+    /// Subscriptions refused by the ACL.
+    pub subscriptions_refused: AtomicU64,
+    /// CONNECTs refused by authentication or by the ACL (the will's topic).
+    pub auth_failures: AtomicU64,
 }
 
 impl Metrics {

@@ -230,3 +230,33 @@ fn clear_text_password_files_are_refused_at_start() {
     assert!(stderr.contains("pw:2: user `alice`"), "{stderr}");
     assert!(stderr.contains("clear text"), "{stderr}");
 }
+
+/// The fourth failure in a row from one address waits at least 250 ms, the
+/// fifth at least 500 ms (`auth::throttle`); only lower bounds are asserted,
+/// which a slow machine cannot break.
+#[tokio::test]
+async fn repeated_failures_from_one_address_are_slowed_down() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("pw");
+    let f = file.to_str().expect("utf-8 path");
+    courtier_passwd(&["-c", "-b", f, "u", "p"]);
+    let b = start_broker(&["--password-file", f]);
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let got = connack_reason(&b, login(ProtocolVersion::V5, Some("u"), Some("guess"))).await;
+        assert_eq!(got, ReasonCode::BadUserNameOrPassword);
+        waits.push(started.elapsed());
+    }
+    assert!(
+        waits[3] >= std::time::Duration::from_millis(250),
+        "{waits:?}"
+    );
+    assert!(
+        waits[4] >= std::time::Duration::from_millis(500),
+        "{waits:?}"
+    );
+    // The right password is still accepted, and resets the count.
+    let got = connack_reason(&b, login(ProtocolVersion::V5, Some("u"), Some("p"))).await;
+    assert_eq!(got, ReasonCode::Success);
+}

@@ -3,21 +3,26 @@
 //! - [`hash`]: Mosquitto's `$6$` / `$7$` hashes (read unchanged) and argon2id.
 //! - [`file`]: the password file, Mosquitto's format.
 //! - [`passwd`]: `courtier passwd`, the `mosquitto_passwd` equivalent.
+//! - [`acl`]: authorization, Mosquitto's ACL file.
+//! - [`throttle`]: slowing down addresses that keep failing to authenticate.
 //!
 //! [`Authenticator`] decides a CONNECT from its user name and password. The
 //! secure default: with no password file, anonymous clients are allowed only
 //! while every listener is loopback-only; otherwise they need
 //! `allow_anonymous = true`.
 
+pub mod acl;
 pub mod file;
 pub mod hash;
 pub mod passwd;
+pub mod throttle;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use courtier_proto::ReasonCode;
 
+pub use acl::{AclFile, AclFileError, Identity};
 pub use file::{PasswordFile, PasswordFileError};
 
 /// The authentication policy the server runs with.
@@ -30,6 +35,8 @@ pub struct Authenticator {
     /// The first non-loopback listener, the reason anonymous access is off
     /// by default (for the start-up line).
     exposed_on: Option<SocketAddr>,
+    /// Recent failures by address, to slow down guessing.
+    pub throttle: throttle::FailureThrottle,
 }
 
 impl Default for Authenticator {
@@ -39,6 +46,7 @@ impl Default for Authenticator {
             passwords: None,
             anonymous: true,
             exposed_on: None,
+            throttle: throttle::FailureThrottle::default(),
         }
     }
 }
@@ -57,6 +65,7 @@ impl Authenticator {
             passwords,
             anonymous,
             exposed_on,
+            throttle: throttle::FailureThrottle::default(),
         }
     }
 
@@ -83,6 +92,12 @@ impl Authenticator {
             _ if self.anonymous => Ok(()),
             _ => Err(ReasonCode::NotAuthorized),
         }
+    }
+
+    /// Whether [`Self::check`] of this user name verifies a password hash
+    /// (slow by design: callers run it off the async workers).
+    pub fn verifies_hash(&self, username: Option<&str>) -> bool {
+        username.is_some() && self.passwords.is_some()
     }
 
     /// One line for the start-up log: which policy applies and why.

@@ -13,7 +13,9 @@ use courtier_proto::{DecodeError, Packet, ProtocolVersion, ReasonCode};
 use tokio::sync::Notify;
 
 use super::protocol::{Connection, Limits};
+use crate::auth::Identity;
 use crate::broker::Broker;
+use crate::metrics::Metrics;
 use crate::session::ConnHandle;
 use crate::transport::Peer;
 
@@ -69,28 +71,81 @@ fn connack(session_present: bool, reason: ReasonCode, properties: ConnAckPropert
 }
 
 /// Check the credentials of CONNECT (3.1.3.5, 3.1.3.6; codes in
-/// [`crate::auth::Authenticator::check`]). `false` when refused, with the
-/// refusing CONNACK in `out`. Hash verification (argon2id, PBKDF2) is
+/// [`crate::auth::Authenticator::check`]), then, with an ACL file, that the
+/// client may publish its will's topic. `false` when refused, with the
+/// refusing CONNACK in `out`.
+///
+/// A client certificate verified against `client_ca` is the credential: its
+/// Common Name is the user name and no password is checked (Mosquitto's
+/// `use_identity_as_username`). Hash verification (argon2id, PBKDF2) is
 /// deliberately slow, so it runs on the blocking pool, never on a worker
-/// that serves other clients.
+/// that serves other clients; a CONNECT with no hash to check skips the pool.
+/// Refusals from an address that keeps failing are delayed
+/// ([`crate::auth::throttle`]).
 pub(super) async fn authenticate(
     broker: &Arc<Broker>,
     connect: &Connect,
     peer: &Peer,
     out: &mut BytesMut,
 ) -> bool {
-    let auth = Arc::clone(&broker.config.auth);
-    let username = connect.username.clone();
-    let password = connect.password.clone();
-    let verdict =
+    let auth = &broker.config.auth;
+    let user = connect.username.as_deref();
+    let verdict = if peer.cert_name.is_some() {
+        Ok(())
+    } else if auth.verifies_hash(user) {
+        let auth = Arc::clone(auth);
+        let username = connect.username.clone();
+        let password = connect.password.clone();
         tokio::task::spawn_blocking(move || auth.check(username.as_deref(), password.as_deref()))
             .await
             // The check cannot panic; if the pool is gone the broker is stopping.
-            .unwrap_or(Err(ReasonCode::ServerUnavailable));
+            .unwrap_or(Err(ReasonCode::ServerUnavailable))
+    } else {
+        auth.check(user, connect.password.as_deref())
+    };
+    // Slow down an address that keeps failing; forget it once it succeeds.
+    let ip = peer.addr.ip();
+    match verdict {
+        Ok(()) => auth.throttle.succeeded(ip),
+        Err(_) => {
+            let delay = auth.throttle.failed(ip, Instant::now());
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+    let verdict = verdict.and_then(|()| may_leave_will(broker, connect, peer));
     let Err(reason) = verdict else { return true };
-    tracing::info!(%peer, client = %connect.client_id, user = ?connect.username, %reason, "authentication failed");
+    Metrics::add(&broker.metrics.auth_failures, 1);
+    tracing::info!(%peer, client = %connect.client_id, user = ?connect.username, %reason, "connection refused");
     let _ = connack(false, reason, ConnAckProperties::default()).encode(connect.protocol, out);
     false
+}
+
+/// The identity authorization decides for: the certificate's Common Name,
+/// else CONNECT's user name.
+pub(super) fn username(connect: &Connect, peer: &Peer) -> Option<Box<str>> {
+    peer.cert_name
+        .clone()
+        .or_else(|| connect.username.as_deref().map(Into::into))
+}
+
+/// A will is a PUBLISH made on the client's behalf: refuse the connection
+/// (0x87, 3.1.1 return code 5) if the ACL does not let it publish there.
+fn may_leave_will(broker: &Broker, connect: &Connect, peer: &Peer) -> Result<(), ReasonCode> {
+    let (Some((_, acl)), Some(will)) = (&broker.config.acl, &connect.will) else {
+        return Ok(());
+    };
+    let user = username(connect, peer);
+    let who = Identity {
+        user: user.as_deref(),
+        client_id: &connect.client_id,
+    };
+    if acl.may_publish(who, will.topic.as_str()) {
+        Ok(())
+    } else {
+        Err(ReasonCode::NotAuthorized)
+    }
 }
 
 /// Validate CONNECT, attach the session and write CONNACK to `out`. `None`
@@ -104,6 +159,7 @@ pub(super) fn accept(
 ) -> Option<Connection> {
     let version = connect.protocol;
     let cfg = &broker.config;
+    let user = username(&connect, peer);
     let refuse = |reason: ReasonCode, out: &mut BytesMut| {
         tracing::info!(%peer, client = %connect.client_id, %reason, "connection refused");
         let _ = connack(false, reason, ConnAckProperties::default()).encode(version, out);
@@ -226,7 +282,7 @@ pub(super) fn accept(
         connect.will.map(Box::new),
         limits,
     );
-    conn.set_cert_name(peer.cert_name.clone());
+    conn.set_username(user);
     if present {
         conn.resend_inflight(now, out);
     }

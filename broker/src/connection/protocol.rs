@@ -15,10 +15,11 @@ use courtier_proto::packet::{
     Ack, AckKind, LastWill, Publish, QosPid, RetainHandling, SubAck, Subscribe, UnsubAck,
     Unsubscribe,
 };
-use courtier_proto::{Packet, PacketId, ProtocolVersion, QoS, ReasonCode, TopicName};
+use courtier_proto::{Packet, PacketId, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName};
 use tokio::sync::Notify;
 
 use super::{End, ProtocolViolation, disconnect_packet};
+use crate::auth::Identity;
 use crate::broker::{Broker, Routed};
 use crate::message::Message;
 use crate::metrics::{DropReason, Metrics};
@@ -66,9 +67,9 @@ pub struct Connection {
     outbound_aliases: HashMap<TopicName, NonZeroU16>,
     /// Scratch space reused by [`Connection::flush_queue`].
     sendable: Vec<(Option<PacketId>, Outgoing)>,
-    /// Common Name of the verified TLS client certificate, if any: the
-    /// identity authorization (issue 8) will use as username.
-    cert_name: Option<Box<str>>,
+    /// Who authorization decides for: the verified TLS client
+    /// certificate's Common Name, else CONNECT's user name.
+    username: Option<Box<str>>,
     /// The store ticket that must be durable before the write buffer may
     /// go out (an acknowledgement promising durability is in it).
     durable_before_write: Option<Ticket>,
@@ -105,7 +106,7 @@ impl Connection {
             inbound_aliases: Vec::new(),
             outbound_aliases: HashMap::new(),
             sendable: Vec::new(),
-            cert_name: None,
+            username: None,
             durable_before_write: None,
             flow: None,
         }
@@ -141,9 +142,35 @@ impl Connection {
         self.version
     }
 
-    /// The Common Name of the client's verified TLS certificate, if any.
-    pub fn cert_name(&self) -> Option<&str> {
-        self.cert_name.as_deref()
+    /// The identity authorization decides for, if any.
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// Authorization's view of this client.
+    fn identity(&self) -> Identity<'_> {
+        Identity {
+            user: self.username.as_deref(),
+            client_id: &self.client_id,
+        }
+    }
+
+    /// Whether the ACL (if any) lets this client subscribe to `filter`.
+    fn may_subscribe(&self, filter: &TopicFilter) -> bool {
+        self.broker
+            .config
+            .acl
+            .as_ref()
+            .is_none_or(|(_, acl)| acl.may_subscribe(self.identity(), filter.matching_filter()))
+    }
+
+    /// Whether the ACL (if any) lets this client publish to `topic`.
+    fn may_publish(&self, topic: &TopicName) -> bool {
+        self.broker
+            .config
+            .acl
+            .as_ref()
+            .is_none_or(|(_, acl)| acl.may_publish(self.identity(), topic.as_str()))
     }
 
     /// The ticket to await before writing, if any: the acknowledgements in
@@ -162,9 +189,9 @@ impl Connection {
         self.durable_before_write = self.durable_before_write.max(ticket);
     }
 
-    /// Record the certificate name the transport verified.
-    pub(super) fn set_cert_name(&mut self, name: Option<Box<str>>) {
-        self.cert_name = name;
+    /// Record who authorization decides for.
+    pub(super) fn set_username(&mut self, name: Option<Box<str>>) {
+        self.username = name;
     }
 
     fn write(&self, packet: &Packet, out: &mut BytesMut) {
@@ -255,8 +282,11 @@ impl Connection {
         }
 
         // `$SYS` belongs to the broker: a client cannot spoof its status topics.
-        // The PUBLISH is acknowledged (so the client's flow completes) but dropped.
-        if is_sys_topic(&p.topic) {
+        // Neither may it publish where the ACL does not let it. The PUBLISH is
+        // acknowledged (0x87 in v5; 3.x has no refusal, so success) so the
+        // client's flow completes, and dropped.
+        if is_sys_topic(&p.topic) || !self.may_publish(&p.topic) {
+            Metrics::add(&self.broker.metrics.publishes_refused, 1);
             let refused = if self.version.is_v5() {
                 ReasonCode::NotAuthorized
             } else {
@@ -416,6 +446,13 @@ impl Connection {
             if shared && sub.options.no_local {
                 return Err(ProtocolViolation::SharedNoLocal);
             }
+            // Refused here, once, rather than deliveries filtered later: a
+            // granted filter only matches topics the client may read.
+            if !self.may_subscribe(&sub.filter) {
+                Metrics::add(&self.broker.metrics.subscriptions_refused, 1);
+                codes.push(ReasonCode::NotAuthorized);
+                continue;
+            }
             let entry = SubscriptionEntry {
                 options: sub.options,
                 identifier,
@@ -454,7 +491,17 @@ impl Connection {
                     RetainHandling::DoNotSend => false,
                 };
             if send_retained {
+                let acl = self.broker.config.acl.as_ref().map(|(_, acl)| acl);
+                let readable = |topic: &TopicName| {
+                    acl.is_none_or(|acl| acl.may_receive(self.identity(), topic.as_str()))
+                };
                 for msg in self.broker.retained_matching(&sub.filter, now) {
+                    // Granted filters hold only readable topics; checked
+                    // again per message all the same, as retained
+                    // messages are what an ACL mistake would leak first.
+                    if !readable(&msg.topic) {
+                        continue;
+                    }
                     retained.push(Outgoing {
                         qos: msg.qos.min(granted),
                         msg,

@@ -79,6 +79,7 @@ pub async fn serve(
     };
     let mut app = Router::new()
         .route(&ws_path, get(upgrade))
+        .route(METRICS_PATH, get(metrics))
         .with_state(state);
     if let Some(root) = web_root {
         app = app.fallback_service(ServeDir::new(root));
@@ -91,6 +92,18 @@ pub async fn serve(
     if let Err(e) = served {
         tracing::error!(error = %e, "HTTP listener failed");
     }
+}
+
+/// Where the Prometheus metrics are served (`ws_path` may not take it).
+pub const METRICS_PATH: &str = "/metrics";
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    let body = crate::prometheus::render(&state.broker);
+    (
+        [(header::CONTENT_TYPE, crate::prometheus::CONTENT_TYPE)],
+        body,
+    )
+        .into_response()
 }
 
 async fn upgrade(

@@ -1,0 +1,155 @@
+//! `GET /metrics` on the HTTP listeners: the broker's counters in the
+//! Prometheus text exposition format (version 0.0.4).
+//!
+//! The same relaxed atomics the `$SYS` topics read; rendering takes the
+//! subscription-tree and retained-store read locks once each, only to count.
+
+use std::fmt::Write;
+
+use crate::broker::Broker;
+use crate::metrics::Metrics;
+
+/// The `Content-Type` of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Every metric, with its help line and type.
+pub fn render(broker: &Broker) -> String {
+    let m = &broker.metrics;
+    let c = Metrics::get;
+    let mut out = String::with_capacity(4096);
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    metric(
+        "courtier_uptime_seconds",
+        "gauge",
+        "Seconds since the broker started.",
+        &[("", broker.started.elapsed().as_secs())],
+    );
+    metric(
+        "courtier_clients_connected",
+        "gauge",
+        "Clients connected (CONNACK sent, connection still open).",
+        &[("", c(&m.clients_connected))],
+    );
+    metric(
+        "courtier_connections_total",
+        "counter",
+        "Network connections accepted.",
+        &[("", c(&m.connections_total))],
+    );
+    metric(
+        "courtier_connections_refused_total",
+        "counter",
+        "Connections refused because max_connections was reached.",
+        &[("", c(&m.connections_refused))],
+    );
+    metric(
+        "courtier_auth_failures_total",
+        "counter",
+        "CONNECTs refused by authentication, or by the ACL for their will's topic.",
+        &[("", c(&m.auth_failures))],
+    );
+    metric(
+        "courtier_messages_received_total",
+        "counter",
+        "PUBLISH packets received from clients.",
+        &[("", c(&m.messages_received))],
+    );
+    metric(
+        "courtier_messages_sent_total",
+        "counter",
+        "PUBLISH packets sent to clients.",
+        &[("", c(&m.messages_sent))],
+    );
+    metric(
+        "courtier_bytes_received_total",
+        "counter",
+        "Bytes read from clients.",
+        &[("", c(&m.bytes_received))],
+    );
+    metric(
+        "courtier_bytes_sent_total",
+        "counter",
+        "Bytes written to clients.",
+        &[("", c(&m.bytes_sent))],
+    );
+    metric(
+        "courtier_messages_dropped_total",
+        "counter",
+        "Messages meant for a subscriber and not delivered, by reason.",
+        &[
+            ("{reason=\"queue_full\"}", c(&m.dropped_queue_full)),
+            ("{reason=\"offline_qos0\"}", c(&m.dropped_offline_qos0)),
+            ("{reason=\"too_large\"}", c(&m.dropped_too_large)),
+            ("{reason=\"expired\"}", c(&m.dropped_expired)),
+        ],
+    );
+    metric(
+        "courtier_publishes_refused_total",
+        "counter",
+        "PUBLISH packets refused: $SYS topics, or not granted by the ACL.",
+        &[("", c(&m.publishes_refused))],
+    );
+    metric(
+        "courtier_subscriptions_refused_total",
+        "counter",
+        "Subscriptions refused by the ACL.",
+        &[("", c(&m.subscriptions_refused))],
+    );
+    let subscriptions = broker.tree.read().len() as u64;
+    metric(
+        "courtier_subscriptions",
+        "gauge",
+        "Subscriptions in the subscription tree.",
+        &[("", subscriptions)],
+    );
+    let retained = broker.retained.read().len() as u64;
+    metric(
+        "courtier_retained_messages",
+        "gauge",
+        "Retained messages stored.",
+        &[("", retained)],
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn every_metric_has_help_type_and_a_sample() {
+        let broker = Broker::new(Config::default());
+        Metrics::add(&broker.metrics.messages_received, 3);
+        Metrics::add(&broker.metrics.dropped_expired, 2);
+        let text = render(&broker);
+        assert!(
+            text.contains("\ncourtier_messages_received_total 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("courtier_messages_dropped_total{reason=\"expired\"} 2\n"));
+        let mut names = 0;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').expect("name and type");
+                assert!(matches!(kind, "counter" | "gauge"), "{line}");
+                assert!(
+                    text.lines()
+                        .any(|l| l.starts_with(name) && !l.starts_with('#')),
+                    "{name} has a sample"
+                );
+                names += 1;
+            } else if !line.starts_with("# HELP ") {
+                let (series, value) = line.rsplit_once(' ').expect("series and value");
+                assert!(series.starts_with("courtier_"), "{line}");
+                value.parse::<u64>().expect("a number");
+            }
+        }
+        assert_eq!(names, 14);
+    }
+}

@@ -1,0 +1,137 @@
+//! `GET /metrics` on the HTTP listener: Prometheus text whose counters move
+//! with real traffic, refusals included.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use courtier_e2e::{RawClient, TIMEOUT, connect_packet, publish, start_broker};
+use courtier_proto::packet::AckKind;
+use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const V5: ProtocolVersion = ProtocolVersion::V5;
+
+/// One plain HTTP/1.1 GET: the status line's code, the content type and the body.
+async fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    tokio::time::timeout(TIMEOUT, s.read_to_end(&mut raw))
+        .await
+        .expect("the response ends")
+        .expect("read");
+    let text = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+    let code = head[9..12].parse().expect("status code");
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    (code, content_type, body.to_owned())
+}
+
+/// The value of the sample named exactly `series` (labels included).
+fn sample(body: &str, series: &str) -> u64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no sample {series} in:\n{body}"))
+        .parse()
+        .expect("a number")
+}
+
+#[tokio::test]
+async fn counters_follow_traffic_and_refusals() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let acl = dir.path().join("acl");
+    std::fs::write(&acl, "topic readwrite maMaison/#\n").expect("write ACL");
+    let b = start_broker(&[
+        "--http",
+        "127.0.0.1:0",
+        "--acl-file",
+        acl.to_str().expect("utf-8"),
+    ]);
+    let http = b.http.expect("HTTP listener");
+
+    let (code, content_type, before) = get(http, "/metrics").await;
+    assert_eq!(code, 200);
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    assert_eq!(sample(&before, "courtier_messages_received_total"), 0);
+
+    let mut sub = RawClient::connect(b.addr, connect_packet(V5, "sub"))
+        .await
+        .0;
+    sub.subscribe("maMaison/+/+", QoS::AtLeastOnce).await;
+    let Packet::SubAck(refused) = sub.subscribe("secret/#", QoS::AtLeastOnce).await else {
+        panic!("expected SUBACK");
+    };
+    assert_eq!(refused.reason_codes, [ReasonCode::NotAuthorized]);
+    let mut publisher = RawClient::connect(b.addr, connect_packet(V5, "pub"))
+        .await
+        .0;
+    for (id, topic) in [
+        (1, "maMaison/rez-de-chaussee/cuisine"),
+        (2, "maMaison/etage/salon"),
+        (3, "secret/x"),
+    ] {
+        publisher
+            .send(&publish(topic, b"21.5", QoS::AtLeastOnce, id))
+            .await;
+        let Packet::Ack(ack) = publisher.recv().await else {
+            panic!("expected PUBACK");
+        };
+        assert_eq!(ack.kind, AckKind::PubAck);
+    }
+    for _ in 0..2 {
+        sub.recv_publish().await;
+    }
+
+    let (_, _, after) = get(http, "/metrics").await;
+    assert_eq!(sample(&after, "courtier_clients_connected"), 2);
+    assert_eq!(sample(&after, "courtier_messages_received_total"), 3);
+    assert_eq!(sample(&after, "courtier_messages_sent_total"), 2);
+    assert_eq!(sample(&after, "courtier_publishes_refused_total"), 1);
+    assert_eq!(sample(&after, "courtier_subscriptions_refused_total"), 1);
+    assert_eq!(sample(&after, "courtier_subscriptions"), 1);
+    assert!(
+        sample(&after, "courtier_bytes_received_total")
+            > sample(&before, "courtier_bytes_received_total")
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "courtier_messages_dropped_total{reason=\"queue_full\"}"
+        ),
+        0
+    );
+
+    // A will the ACL refuses is an authorization failure at CONNECT.
+    let mut willing = connect_packet(V5, "willing");
+    willing.will = Some(courtier_proto::packet::LastWill {
+        topic: courtier_proto::TopicName::new("secret/will").expect("topic"),
+        payload: Bytes::from_static(b"gone"),
+        qos: QoS::AtMostOnce,
+        retain: false,
+        properties: Default::default(),
+    });
+    let mut c = RawClient::open(b.addr, V5).await;
+    c.send(&Packet::Connect(Box::new(willing))).await;
+    assert!(matches!(c.recv().await, Packet::ConnAck(a) if a.reason == ReasonCode::NotAuthorized));
+    let (_, _, last) = get(http, "/metrics").await;
+    assert_eq!(sample(&last, "courtier_auth_failures_total"), 1);
+}
+
+#[test]
+fn the_websocket_path_cannot_take_the_metrics_path() {
+    let (code, stderr) =
+        courtier_e2e::start_fails(&["--http", "127.0.0.1:0", "--ws-path", "/metrics"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("ws_path"), "{stderr}");
+}
