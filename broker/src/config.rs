@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
-use crate::auth::{AclFile, AclFileError, Authenticator, PasswordFile, PasswordFileError};
+use crate::auth::{AccessControl, AccessError};
 use crate::transport::tls::TlsFiles;
 
 /// Why the configuration cannot be used. Each message is one line naming the
@@ -48,12 +48,10 @@ pub enum ConfigError {
         /// What is wrong and how to fix it.
         problem: &'static str,
     },
-    /// The password file cannot be used (its message names file and line).
-    #[error("`password_file`: {0}")]
-    Passwords(#[from] PasswordFileError),
-    /// The ACL file cannot be used (its message names file and line).
-    #[error("`acl_file`: {0}")]
-    Acl(#[from] AclFileError),
+    /// The password or ACL file cannot be used (the message names key,
+    /// file and line).
+    #[error(transparent)]
+    Access(#[from] AccessError),
 }
 
 /// Command-line flags, which are also the keys of the configuration file.
@@ -206,11 +204,9 @@ pub struct Config {
     pub topic_alias_maximum: u16,
     /// Session expiry cap, seconds.
     pub max_session_expiry: u32,
-    /// Who may connect: the password file and the anonymous policy.
-    pub auth: Arc<Authenticator>,
-    /// What clients may publish and subscribe to, with the file it came
-    /// from; `None`: everything (no ACL file).
-    pub acl: Option<(PathBuf, Arc<AclFile>)>,
+    /// Who may connect and what they may touch: the password file, the
+    /// anonymous policy and the ACL, reloadable.
+    pub access: Arc<AccessControl>,
 }
 
 impl Default for Config {
@@ -237,8 +233,7 @@ impl Default for Config {
             max_connections: 100_000,
             topic_alias_maximum: 10,
             max_session_expiry: u32::MAX,
-            auth: Arc::new(Authenticator::default()),
-            acl: None,
+            access: Arc::new(AccessControl::default()),
         }
     }
 }
@@ -389,26 +384,13 @@ impl Options {
         } else {
             (self.tcp, self.http)
         };
-        let passwords = match self.password_file {
-            Some(path) => {
-                let file = PasswordFile::load(&path)?;
-                Some((path, file))
-            }
-            None => None,
-        };
-        let acl = match self.acl_file {
-            Some(path) => {
-                let file = AclFile::load(&path)?;
-                Some((path, Arc::new(file)))
-            }
-            None => None,
-        };
         let listeners = [&tcp, &http, &self.tls, &self.https];
-        let auth = Authenticator::new(
-            passwords,
+        let access = AccessControl::load(
+            self.password_file,
+            self.acl_file,
             self.allow_anonymous,
-            listeners.into_iter().flatten().copied(),
-        );
+            listeners.into_iter().flatten().copied().collect(),
+        )?;
         Ok(Config {
             tcp,
             http,
@@ -435,8 +417,7 @@ impl Options {
             max_connections,
             topic_alias_maximum: self.topic_alias_maximum.unwrap_or(d.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.unwrap_or(d.max_session_expiry),
-            auth: Arc::new(auth),
-            acl,
+            access: Arc::new(access),
         })
     }
 }
@@ -560,7 +541,7 @@ mod tests {
         assert_eq!(from_file.ws_path, defaults.ws_path);
         assert_eq!(from_file.ws_allowed_origins, defaults.ws_allowed_origins);
         assert_eq!(from_file.trusted_proxies, defaults.trusted_proxies);
-        assert_eq!(from_file.auth.summary(), defaults.auth.summary());
+        assert_eq!(from_file.access.summary(), defaults.access.summary());
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! - [`router`]: the subscription tree. [`retained`]: the retained store.
 //! - [`message`]: the `Arc`-shared application message. [`metrics`]: counters.
 //! - [`sys`]: the `$SYS/broker/...` topics. [`prometheus`]: `GET /metrics`.
+//! - [`reload`]: password file, ACL file and TLS certificate reloaded on
+//!   SIGHUP and on file change, connections kept.
 //! - [`store`]: durability: the narrow `Store` backend interface, the
 //!   embedded redb backend, group commit and restore at start-up.
 //! - [`transport`]: TLS (rustls, PEM files, client-certificate CN), WebSocket as
@@ -35,6 +37,7 @@ pub mod connection;
 pub mod message;
 pub mod metrics;
 pub mod prometheus;
+pub mod reload;
 pub mod retained;
 pub mod router;
 pub mod server;

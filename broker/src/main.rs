@@ -109,7 +109,7 @@ fn run(config: courtier::config::Config) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         // Said once the listeners are bound: a start that fails says one line.
-        let policy = [config.auth.summary(), authorization_summary(&config)];
+        let policy = config.access.summary();
         let server = Server::bind(config).await?;
         for line in policy {
             tracing::info!("{line}");
@@ -129,20 +129,6 @@ fn run(config: courtier::config::Config) -> anyhow::Result<()> {
         server.run(shutdown).await;
         anyhow::Ok(())
     })
-}
-
-/// One line for the start-up log: which ACL applies.
-fn authorization_summary(config: &courtier::config::Config) -> String {
-    match &config.acl {
-        Some((path, acl)) => {
-            let (users, rules) = acl.counts();
-            format!(
-                "authorization: ACL file {} ({users} users, {rules} rules); what it does not grant is refused",
-                path.display()
-            )
-        }
-        None => "authorization: no ACL file; every client may use every topic".to_owned(),
-    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are

@@ -48,6 +48,10 @@ pub struct Metrics {
     pub subscriptions_refused: AtomicU64,
     /// CONNECTs refused by authentication or by the ACL (the will's topic).
     pub auth_failures: AtomicU64,
+    /// Reloads (SIGHUP, file change) that put every file in force.
+    pub reloads: AtomicU64,
+    /// Reloads where a file failed to load (what was in force stayed).
+    pub reload_failures: AtomicU64,
 }
 
 impl Metrics {

@@ -100,6 +100,15 @@ pub fn render(broker: &Broker) -> String {
         "Subscriptions refused by the ACL.",
         &[("", c(&m.subscriptions_refused))],
     );
+    metric(
+        "courtier_reloads_total",
+        "counter",
+        "Reloads of the password file, ACL file and TLS certificate, by result.",
+        &[
+            ("{result=\"ok\"}", c(&m.reloads)),
+            ("{result=\"failed\"}", c(&m.reload_failures)),
+        ],
+    );
     let subscriptions = broker.tree.read().len() as u64;
     metric(
         "courtier_subscriptions",
@@ -150,6 +159,6 @@ mod tests {
                 value.parse::<u64>().expect("a number");
             }
         }
-        assert_eq!(names, 14);
+        assert_eq!(names, 15);
     }
 }

@@ -79,6 +79,11 @@ pub struct Server {
     mqtt_tls: Option<Arc<rustls::ServerConfig>>,
     /// Like `mqtt_tls`, offering ALPN `http/1.1` so upgrades stay on HTTP/1.1.
     https_tls: Option<Arc<rustls::ServerConfig>>,
+    /// The certificate both TLS configurations resolve to, for reloads.
+    cert: Option<Arc<tls::CertSlot>>,
+    /// SIGHUP, installed at bind so a signal right after "ready" reloads
+    /// instead of killing the process (its default action).
+    hangup: Option<crate::reload::Hangup>,
 }
 
 async fn bind_all(
@@ -104,8 +109,17 @@ impl Server {
     /// Bind every configured listener, after loading the TLS files (so a
     /// bad certificate is reported before anything listens).
     pub async fn bind(config: Config) -> Result<Self, ServerError> {
-        let acceptor = |alpn: &[&[u8]], wanted: bool| match &config.tls_files {
-            Some(files) if wanted => tls::server_config(files, alpn).map(Some),
+        // One certificate slot for every TLS listener, so a reload rotates
+        // the certificate everywhere at once.
+        let wants_tls = !(config.tls.is_empty() && config.https.is_empty());
+        let cert = match &config.tls_files {
+            Some(files) if wants_tls => Some(Arc::new(tls::CertSlot::load(files)?)),
+            _ => None,
+        };
+        let acceptor = |alpn: &[&[u8]], wanted: bool| match (&config.tls_files, &cert) {
+            (Some(files), Some(cert)) if wanted => {
+                tls::server_config(files, alpn, Arc::clone(cert)).map(Some)
+            }
             _ => Ok::<_, TlsError>(None),
         };
         let mqtt_tls = acceptor(&[], !config.tls.is_empty())?;
@@ -145,6 +159,8 @@ impl Server {
             listeners,
             mqtt_tls,
             https_tls,
+            cert,
+            hangup: crate::reload::hangup_signal(),
         })
     }
 
@@ -207,6 +223,12 @@ impl Server {
                 }
             };
         }
+        tokio::spawn(crate::reload::run(
+            Arc::clone(&self.broker),
+            self.cert.clone(),
+            self.hangup,
+            stop_rx.clone(),
+        ));
         if let Some(every) = self.broker.config.sys_interval {
             tokio::spawn(crate::sys::publish_loop(
                 Arc::clone(&self.broker),

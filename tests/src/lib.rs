@@ -56,6 +56,15 @@ impl Drop for BrokerProcess {
 }
 
 impl BrokerProcess {
+    /// Send a signal (`"HUP"`, `"TERM"`, ...) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name}");
+    }
+
     /// The TCP port.
     pub fn port(&self) -> u16 {
         self.addr.port()

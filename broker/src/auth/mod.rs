@@ -4,6 +4,7 @@
 //! - [`file`]: the password file, Mosquitto's format.
 //! - [`passwd`]: `courtier passwd`, the `mosquitto_passwd` equivalent.
 //! - [`acl`]: authorization, Mosquitto's ACL file.
+//! - [`access`]: the policy in force (both files), replaced whole on reload.
 //! - [`throttle`]: slowing down addresses that keep failing to authenticate.
 //!
 //! [`Authenticator`] decides a CONNECT from its user name and password. The
@@ -11,6 +12,7 @@
 //! while every listener is loopback-only; otherwise they need
 //! `allow_anonymous = true`.
 
+pub mod access;
 pub mod acl;
 pub mod file;
 pub mod hash;
@@ -22,6 +24,7 @@ use std::path::PathBuf;
 
 use courtier_proto::ReasonCode;
 
+pub use access::{AccessControl, AccessError, Policy};
 pub use acl::{AclFile, AclFileError, Identity};
 pub use file::{PasswordFile, PasswordFileError};
 
@@ -35,8 +38,6 @@ pub struct Authenticator {
     /// The first non-loopback listener, the reason anonymous access is off
     /// by default (for the start-up line).
     exposed_on: Option<SocketAddr>,
-    /// Recent failures by address, to slow down guessing.
-    pub throttle: throttle::FailureThrottle,
 }
 
 impl Default for Authenticator {
@@ -46,7 +47,6 @@ impl Default for Authenticator {
             passwords: None,
             anonymous: true,
             exposed_on: None,
-            throttle: throttle::FailureThrottle::default(),
         }
     }
 }
@@ -65,7 +65,6 @@ impl Authenticator {
             passwords,
             anonymous,
             exposed_on,
-            throttle: throttle::FailureThrottle::default(),
         }
     }
 

@@ -13,7 +13,7 @@ use courtier_proto::{DecodeError, Packet, ProtocolVersion, ReasonCode};
 use tokio::sync::Notify;
 
 use super::protocol::{Connection, Limits};
-use crate::auth::Identity;
+use crate::auth::{Identity, Policy};
 use crate::broker::Broker;
 use crate::metrics::Metrics;
 use crate::session::ConnHandle;
@@ -88,33 +88,39 @@ pub(super) async fn authenticate(
     peer: &Peer,
     out: &mut BytesMut,
 ) -> bool {
-    let auth = &broker.config.auth;
+    let access = &broker.config.access;
+    let policy = access.policy();
     let user = connect.username.as_deref();
     let verdict = if peer.cert_name.is_some() {
         Ok(())
-    } else if auth.verifies_hash(user) {
-        let auth = Arc::clone(auth);
+    } else if policy.authenticator.verifies_hash(user) {
+        let policy = Arc::clone(&policy);
         let username = connect.username.clone();
         let password = connect.password.clone();
-        tokio::task::spawn_blocking(move || auth.check(username.as_deref(), password.as_deref()))
-            .await
-            // The check cannot panic; if the pool is gone the broker is stopping.
-            .unwrap_or(Err(ReasonCode::ServerUnavailable))
+        tokio::task::spawn_blocking(move || {
+            let auth = &policy.authenticator;
+            auth.check(username.as_deref(), password.as_deref())
+        })
+        .await
+        // The check cannot panic; if the pool is gone the broker is stopping.
+        .unwrap_or(Err(ReasonCode::ServerUnavailable))
     } else {
-        auth.check(user, connect.password.as_deref())
+        policy
+            .authenticator
+            .check(user, connect.password.as_deref())
     };
     // Slow down an address that keeps failing; forget it once it succeeds.
     let ip = peer.addr.ip();
     match verdict {
-        Ok(()) => auth.throttle.succeeded(ip),
+        Ok(()) => access.throttle.succeeded(ip),
         Err(_) => {
-            let delay = auth.throttle.failed(ip, Instant::now());
+            let delay = access.throttle.failed(ip, Instant::now());
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
         }
     }
-    let verdict = verdict.and_then(|()| may_leave_will(broker, connect, peer));
+    let verdict = verdict.and_then(|()| may_leave_will(&policy, connect, peer));
     let Err(reason) = verdict else { return true };
     Metrics::add(&broker.metrics.auth_failures, 1);
     tracing::info!(%peer, client = %connect.client_id, user = ?connect.username, %reason, "connection refused");
@@ -132,8 +138,8 @@ pub(super) fn username(connect: &Connect, peer: &Peer) -> Option<Box<str>> {
 
 /// A will is a PUBLISH made on the client's behalf: refuse the connection
 /// (0x87, 3.1.1 return code 5) if the ACL does not let it publish there.
-fn may_leave_will(broker: &Broker, connect: &Connect, peer: &Peer) -> Result<(), ReasonCode> {
-    let (Some((_, acl)), Some(will)) = (&broker.config.acl, &connect.will) else {
+fn may_leave_will(policy: &Policy, connect: &Connect, peer: &Peer) -> Result<(), ReasonCode> {
+    let (Some(acl), Some(will)) = (&policy.acl, &connect.will) else {
         return Ok(());
     };
     let user = username(connect, peer);

@@ -19,7 +19,7 @@ use courtier_proto::{Packet, PacketId, ProtocolVersion, QoS, ReasonCode, TopicFi
 use tokio::sync::Notify;
 
 use super::{End, ProtocolViolation, disconnect_packet};
-use crate::auth::Identity;
+use crate::auth::{AclFile, Identity};
 use crate::broker::{Broker, Routed};
 use crate::message::Message;
 use crate::metrics::{DropReason, Metrics};
@@ -155,22 +155,33 @@ impl Connection {
         }
     }
 
-    /// Whether the ACL (if any) lets this client subscribe to `filter`.
-    fn may_subscribe(&self, filter: &TopicFilter) -> bool {
-        self.broker
-            .config
+    /// Whether the ACL (if any) lets this client do `allowed` with `target`.
+    /// Without an ACL file nothing is looked up: the hot path stays as it was.
+    fn acl_allows(&self, allowed: impl FnOnce(&AclFile, Identity<'_>) -> bool) -> bool {
+        let access = &self.broker.config.access;
+        if !access.has_acl() {
+            return true;
+        }
+        let policy = access.policy();
+        policy
             .acl
             .as_ref()
-            .is_none_or(|(_, acl)| acl.may_subscribe(self.identity(), filter.matching_filter()))
+            .is_none_or(|acl| allowed(acl, self.identity()))
+    }
+
+    /// Whether the ACL (if any) lets this client subscribe to `filter`.
+    fn may_subscribe(&self, filter: &TopicFilter) -> bool {
+        self.acl_allows(|acl, who| acl.may_subscribe(who, filter.matching_filter()))
     }
 
     /// Whether the ACL (if any) lets this client publish to `topic`.
     fn may_publish(&self, topic: &TopicName) -> bool {
-        self.broker
-            .config
-            .acl
-            .as_ref()
-            .is_none_or(|(_, acl)| acl.may_publish(self.identity(), topic.as_str()))
+        self.acl_allows(|acl, who| acl.may_publish(who, topic.as_str()))
+    }
+
+    /// Whether the ACL (if any) lets this client receive a message on `topic`.
+    fn may_receive(&self, topic: &TopicName) -> bool {
+        self.acl_allows(|acl, who| acl.may_receive(who, topic.as_str()))
     }
 
     /// The ticket to await before writing, if any: the acknowledgements in
@@ -491,15 +502,11 @@ impl Connection {
                     RetainHandling::DoNotSend => false,
                 };
             if send_retained {
-                let acl = self.broker.config.acl.as_ref().map(|(_, acl)| acl);
-                let readable = |topic: &TopicName| {
-                    acl.is_none_or(|acl| acl.may_receive(self.identity(), topic.as_str()))
-                };
                 for msg in self.broker.retained_matching(&sub.filter, now) {
                     // Granted filters hold only readable topics; checked
                     // again per message all the same, as retained
                     // messages are what an ACL mistake would leak first.
-                    if !readable(&msg.topic) {
+                    if !self.may_receive(&msg.topic) {
                         continue;
                     }
                     retained.push(Outgoing {

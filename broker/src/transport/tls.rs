@@ -1,6 +1,7 @@
 //! TLS with rustls (ring provider): the server configuration for the `--tls`
-//! and `--https` listeners, loaded once at start from PEM files, and the
-//! verified client certificate's name.
+//! and `--https` listeners from PEM files, the server certificate in a
+//! [`CertSlot`] that reloads replace, and the verified client certificate's
+//! name. The client CA is read once, at start.
 //!
 //! Every failure is one [`TlsError`] line that names the flag (or config
 //! key), the file and the fix, so a wrong path is found before any client
@@ -10,9 +11,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use parking_lot::RwLock;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};
 
 use super::x509;
@@ -151,9 +154,14 @@ fn root_store(flag: &'static str, path: &Path) -> Result<RootCertStore, TlsError
 /// The server configuration for `files`. `alpn` lists the protocols
 /// offered in ALPN (`http/1.1` for WSS, so WebSocket upgrades stay on
 /// HTTP/1.1; none for MQTT over TLS).
-pub fn server_config(files: &TlsFiles, alpn: &[&[u8]]) -> Result<Arc<ServerConfig>, TlsError> {
-    let certs = load_certs("--cert", &files.cert)?;
-    let key = load_key(&files.key)?;
+///
+/// The certificate comes from `cert`, shared by every listener, so that
+/// [`CertSlot::reload`] rotates it for all of them at once.
+pub fn server_config(
+    files: &TlsFiles,
+    alpn: &[&[u8]],
+    cert: Arc<CertSlot>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|cause| TlsError::Rustls {
@@ -175,14 +183,46 @@ pub fn server_config(files: &TlsFiles, alpn: &[&[u8]]) -> Result<Arc<ServerConfi
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let mut config = builder
-        .with_single_cert(certs, key)
+    let mut config = builder.with_cert_resolver(cert);
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
+/// The server certificate in force. Handshakes read it; a reload replaces
+/// it, so certificates rotate without a restart and without touching
+/// established connections.
+#[derive(Debug)]
+pub struct CertSlot(RwLock<Arc<CertifiedKey>>);
+
+impl CertSlot {
+    /// Load `cert` and `key`, checking that they belong together.
+    pub fn load(files: &TlsFiles) -> Result<Self, TlsError> {
+        Ok(Self(RwLock::new(certified_key(files)?)))
+    }
+
+    /// Load the files again; on error the certificate in force stays.
+    pub fn reload(&self, files: &TlsFiles) -> Result<(), TlsError> {
+        let key = certified_key(files)?;
+        *self.0.write() = key;
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for CertSlot {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.0.read()))
+    }
+}
+
+fn certified_key(files: &TlsFiles) -> Result<Arc<CertifiedKey>, TlsError> {
+    let certs = load_certs("--cert", &files.cert)?;
+    let key = load_key(&files.key)?;
+    CertifiedKey::from_der(certs, key, &provider())
+        .map(Arc::new)
         .map_err(|cause| TlsError::Rustls {
             what: "--cert/--key",
             cause,
-        })?;
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    Ok(Arc::new(config))
+        })
 }
 
 /// The Common Name of the client certificate of a finished handshake, if
@@ -207,7 +247,7 @@ mod tests {
     #[test]
     fn a_missing_file_names_the_flag_and_the_path() {
         let dir = std::env::temp_dir();
-        let err = server_config(&files(&dir, "no-such-cert.pem", "k.pem"), &[]).unwrap_err();
+        let err = CertSlot::load(&files(&dir, "no-such-cert.pem", "k.pem")).unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("--cert "), "{text}");
         assert!(text.contains("no-such-cert.pem"), "{text}");
@@ -219,7 +259,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("courtier-tls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(dir.join("junk.pem"), "not a certificate\n").expect("write");
-        let err = server_config(&files(&dir, "junk.pem", "k.pem"), &[]).unwrap_err();
+        let err = CertSlot::load(&files(&dir, "junk.pem", "k.pem")).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("junk.pem"), "{text}");
         assert!(text.contains("BEGIN CERTIFICATE"), "{text}");
