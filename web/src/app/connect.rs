@@ -126,6 +126,18 @@ pub(crate) fn ConnectPanel() -> Html {
                                 <TextField id="will-content-type" label="Will content type" value={form.will_content_type.clone()}
                                     oninput={edit(&ctx, |f, v| f.will_content_type = v)} />
                             </div>
+                            <Check id="will-utf8" label="Will payload is UTF-8 text (format indicator)" checked={form.will_utf8_payload}
+                                onchange={edit(&ctx, |f, v| f.will_utf8_payload = v)} />
+                            <div class="row">
+                                <TextField id="will-message-expiry" label="Will message expiry (s)" kind="number"
+                                    value={form.will_message_expiry.clone()} oninput={edit(&ctx, |f, v| f.will_message_expiry = v)} />
+                                <TextField id="will-response-topic" label="Will response topic" value={form.will_response_topic.clone()}
+                                    oninput={edit(&ctx, |f, v| f.will_response_topic = v)} />
+                                <TextField id="will-correlation" label="Will correlation data" value={form.will_correlation_data.clone()}
+                                    oninput={edit(&ctx, |f, v| f.will_correlation_data = v)} />
+                            </div>
+                            <TextField id="will-user-properties" label="Will user properties (name=value per line)" multiline=true
+                                value={form.will_user_properties.clone()} oninput={edit(&ctx, |f, v| f.will_user_properties = v)} />
                         }
                     }
                 </details>

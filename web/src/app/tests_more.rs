@@ -1,4 +1,5 @@
-//! Browser tests of the profile store (IndexedDB), the chart's shape and the tree's keyboard.
+//! Browser tests of the profile store (IndexedDB), the chart's shape, the tree's keyboard, and
+//! the connect form's will controls.
 
 use courtier_web::model::form::ConnectForm;
 use courtier_web::model::profile::Profile;
@@ -142,4 +143,26 @@ async fn the_tree_is_keyboard_navigable_with_full_topics_as_titles() {
     assert_eq!(focused(&root), "a");
     key(&find(&root, "[title='a']"), "End");
     assert_eq!(focused(&root), "z");
+}
+
+#[wasm_bindgen_test]
+async fn every_v5_will_property_has_a_labelled_control() {
+    let root = mount(crate::page::initial_state(), "page").await;
+    click(&root, "#will-enabled").await;
+    for id in [
+        "will-topic",
+        "will-payload",
+        "will-qos",
+        "will-delay",
+        "will-content-type",
+        "will-utf8",
+        "will-message-expiry",
+        "will-response-topic",
+        "will-correlation",
+        "will-user-properties",
+    ] {
+        find(&root, &format!("#{id}"));
+        let label = text(&root, &format!("label[for='{id}']"));
+        assert!(label.starts_with("Will"), "#{id} is labelled {label:?}");
+    }
 }

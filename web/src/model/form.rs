@@ -103,6 +103,16 @@ pub struct ConnectForm {
     pub will_delay: String,
     /// 5.0 will Content Type; empty sends none.
     pub will_content_type: String,
+    /// 5.0 will Payload Format Indicator: the payload is UTF-8 text.
+    pub will_utf8_payload: bool,
+    /// 5.0 will Message Expiry Interval in seconds; empty sends none.
+    pub will_message_expiry: String,
+    /// 5.0 will Response Topic; empty sends none.
+    pub will_response_topic: String,
+    /// 5.0 will Correlation Data as UTF-8 text; empty sends none.
+    pub will_correlation_data: String,
+    /// 5.0 will user properties, one `name=value` per line.
+    pub will_user_properties: String,
 }
 
 impl ConnectForm {
@@ -145,12 +155,11 @@ impl ConnectForm {
                     field: "Will topic",
                     error,
                 })?;
-            let mut properties = WillProperties::default();
-            if v5 {
-                properties.will_delay_interval =
-                    number("Will delay", &self.will_delay, u32::MAX.into())?.map(|n| n as u32);
-                properties.content_type = non_empty(&self.will_content_type).map(ByteString::from);
-            }
+            let properties = if v5 {
+                self.will_properties()?
+            } else {
+                WillProperties::default()
+            };
             options.will = Some(LastWill {
                 topic,
                 payload: Bytes::copy_from_slice(self.will_payload.as_bytes()),
@@ -160,6 +169,26 @@ impl ConnectForm {
             });
         }
         Ok(options)
+    }
+
+    /// The 5.0 will properties this form describes.
+    fn will_properties(&self) -> Result<WillProperties, FormError> {
+        Ok(WillProperties {
+            will_delay_interval: number("Will delay", &self.will_delay, u32::MAX.into())?
+                .map(|n| n as u32),
+            payload_format_indicator: self.will_utf8_payload.then_some(PayloadFormat::Utf8),
+            message_expiry_interval: number(
+                "Will message expiry",
+                &self.will_message_expiry,
+                u32::MAX.into(),
+            )?
+            .map(|n| n as u32),
+            content_type: non_empty(&self.will_content_type).map(ByteString::from),
+            response_topic: response_topic("Will response topic", &self.will_response_topic)?,
+            correlation_data: non_empty(&self.will_correlation_data)
+                .map(|c| Bytes::copy_from_slice(c.as_bytes())),
+            user_properties: user_properties(&self.will_user_properties)?,
+        })
     }
 }
 
@@ -263,13 +292,7 @@ impl PublishForm {
             properties.payload_format_indicator = self.utf8_payload.then_some(PayloadFormat::Utf8);
             properties.message_expiry_interval =
                 number("Message expiry", &self.message_expiry, u32::MAX.into())?.map(|n| n as u32);
-            properties.response_topic = non_empty(&self.response_topic)
-                .map(TopicName::new)
-                .transpose()
-                .map_err(|error| FormError::Topic {
-                    field: "Response topic",
-                    error,
-                })?;
+            properties.response_topic = response_topic("Response topic", &self.response_topic)?;
             properties.correlation_data =
                 non_empty(&self.correlation_data).map(|c| Bytes::copy_from_slice(c.as_bytes()));
             properties.user_properties = user_properties(&self.user_properties)?;
@@ -307,6 +330,14 @@ pub fn subscription_identifier(index: u32) -> Option<NonZeroU32> {
     NonZeroU32::new(index.clamp(1, 268_435_455))
 }
 
+/// An optional 5.0 Response Topic: empty sends none, anything else must be a topic name.
+fn response_topic(field: &'static str, text: &str) -> Result<Option<TopicName>, FormError> {
+    non_empty(text)
+        .map(TopicName::new)
+        .transpose()
+        .map_err(|error| FormError::Topic { field, error })
+}
+
 fn qos(level: u8) -> QoS {
     QoS::from_bits(level.min(2)).unwrap_or_default()
 }
@@ -331,222 +362,4 @@ fn number(field: &'static str, text: &str, max: u64) -> Result<Option<u64>, Form
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connect_form_defaults_to_v5_clean_60s() {
-        let form = ConnectForm::new("ws://h/mqtt".into(), generated_client_id(0xabc));
-        let options = form.options().unwrap();
-        assert_eq!(options.client_id, "courtier-00000abc");
-        assert_eq!(options.version, ProtocolVersion::V5);
-        assert!(options.clean_start);
-        assert_eq!(options.keep_alive, 60);
-        assert_eq!(options.username, None);
-        assert_eq!(options.will, None);
-    }
-
-    #[test]
-    fn connect_form_errors_name_the_field() {
-        let base = ConnectForm::new("ws://h/mqtt".into(), "c".into());
-        let cases: Vec<(ConnectForm, &str)> = vec![
-            (
-                ConnectForm {
-                    keep_alive: "70000".into(),
-                    ..base.clone()
-                },
-                "Keep alive: `70000` is not a whole number from 0 to 65535",
-            ),
-            (
-                ConnectForm {
-                    session_expiry: "-1".into(),
-                    ..base.clone()
-                },
-                "Session expiry: `-1` is not a whole number from 0 to 4294967295",
-            ),
-            (
-                ConnectForm {
-                    url: " ".into(),
-                    ..base.clone()
-                },
-                "the broker URL is empty",
-            ),
-            (
-                ConnectForm {
-                    will_enabled: true,
-                    will_topic: "a/+".into(),
-                    ..base.clone()
-                },
-                "Will topic: ",
-            ),
-            (
-                ConnectForm {
-                    version: Version::V311,
-                    password: "p".into(),
-                    ..base.clone()
-                },
-                "[MQTT-3.1.2-22]",
-            ),
-        ];
-        for (form, expected) in cases {
-            let error = form.options().unwrap_err().to_string();
-            assert!(
-                error.starts_with(expected),
-                "{error:?} should start with {expected:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn connect_form_with_will_and_v5_fields() {
-        let form = ConnectForm {
-            username: "alice".into(),
-            password: "secret".into(),
-            session_expiry: "3600".into(),
-            will_enabled: true,
-            will_topic: "maMaison/status".into(),
-            will_payload: "offline".into(),
-            will_qos: 1,
-            will_retain: true,
-            will_delay: "5".into(),
-            ..ConnectForm::new("ws://h/mqtt".into(), "c".into())
-        };
-        let options = form.options().unwrap();
-        assert_eq!(options.session_expiry_interval, Some(3600));
-        assert_eq!(options.password.as_deref(), Some(&b"secret"[..]));
-        let will = options.will.unwrap();
-        assert_eq!(will.topic.as_str(), "maMaison/status");
-        assert_eq!(&will.payload[..], b"offline");
-        assert_eq!((will.qos, will.retain), (QoS::AtLeastOnce, true));
-        assert_eq!(will.properties.will_delay_interval, Some(5));
-        // 3.1.1 has no session expiry nor will properties: they are not sent.
-        let v3 = ConnectForm {
-            version: Version::V311,
-            ..form
-        }
-        .options()
-        .unwrap();
-        assert_eq!(v3.session_expiry_interval, None);
-        assert_eq!(v3.will.unwrap().properties, WillProperties::default());
-    }
-
-    #[test]
-    fn subscribe_form() {
-        let form = SubscribeForm {
-            filter: " maMaison/rez-de-chaussee/+ ".into(),
-            qos: 1,
-            no_local: true,
-            retain_as_published: true,
-            retain_handling: 2,
-        };
-        let sub = form.subscription().unwrap();
-        assert_eq!(sub.filter.as_str(), "maMaison/rez-de-chaussee/+");
-        assert_eq!(sub.options.qos, QoS::AtLeastOnce);
-        assert!(sub.options.no_local && sub.options.retain_as_published);
-        assert_eq!(sub.options.retain_handling, RetainHandling::DoNotSend);
-        let bad = SubscribeForm {
-            filter: "a/#/b".into(),
-            ..form
-        };
-        assert!(
-            bad.subscription()
-                .unwrap_err()
-                .to_string()
-                .starts_with("Topic filter: ")
-        );
-    }
-
-    #[test]
-    fn publish_form_with_v5_properties() {
-        let form = PublishForm {
-            topic: "maMaison/rez-de-chaussee/cuisine".into(),
-            payload: r#"{"t":21.5}"#.into(),
-            encoding: Encoding::Json,
-            qos: 2,
-            retain: true,
-            content_type: "application/json".into(),
-            utf8_payload: true,
-            message_expiry: "30".into(),
-            response_topic: "replies/me".into(),
-            correlation_data: "req-1".into(),
-            user_properties: "room = kitchen\n\nunit=°C=celsius\n".into(),
-        };
-        let request = form.request(true).unwrap();
-        assert_eq!(request.qos, QoS::ExactlyOnce);
-        assert!(request.retain);
-        let p = &request.properties;
-        assert_eq!(p.content_type.as_deref(), Some("application/json"));
-        assert_eq!(p.payload_format_indicator, Some(PayloadFormat::Utf8));
-        assert_eq!(p.message_expiry_interval, Some(30));
-        assert_eq!(
-            p.response_topic.as_ref().map(TopicName::as_str),
-            Some("replies/me")
-        );
-        assert_eq!(p.correlation_data.as_deref(), Some(&b"req-1"[..]));
-        let names: Vec<_> = p
-            .user_properties
-            .iter()
-            .map(|u| (&*u.name, &*u.value))
-            .collect();
-        assert_eq!(names, [("room", "kitchen"), ("unit", "°C=celsius")]);
-        // 3.1.1 carries no properties.
-        assert_eq!(
-            form.request(false).unwrap().properties,
-            PublishProperties::default()
-        );
-    }
-
-    #[test]
-    fn publish_form_errors() {
-        let base = PublishForm {
-            topic: "t".into(),
-            ..PublishForm::default()
-        };
-        let cases: Vec<(PublishForm, &str)> = vec![
-            (
-                PublishForm {
-                    topic: "a/+".into(),
-                    ..base.clone()
-                },
-                "Topic: ",
-            ),
-            (
-                PublishForm {
-                    payload: "{".into(),
-                    encoding: Encoding::Json,
-                    ..base.clone()
-                },
-                "payload: not valid JSON",
-            ),
-            (
-                PublishForm {
-                    payload: "xyz".into(),
-                    encoding: Encoding::Hex,
-                    ..base.clone()
-                },
-                "payload: not hexadecimal",
-            ),
-            (
-                PublishForm {
-                    user_properties: "novalue".into(),
-                    ..base.clone()
-                },
-                "user property `novalue`",
-            ),
-            (
-                PublishForm {
-                    response_topic: "r/#".into(),
-                    ..base.clone()
-                },
-                "Response topic: ",
-            ),
-        ];
-        for (form, expected) in cases {
-            let error = form.request(true).unwrap_err().to_string();
-            assert!(
-                error.starts_with(expected),
-                "{error:?} should start with {expected:?}"
-            );
-        }
-    }
-}
+mod tests;
