@@ -143,6 +143,22 @@ fn log_row(
         let seq = entry.seq;
         Callback::from(move |_| selected.set(if is_selected { None } else { Some(seq) }))
     };
+    // Enter and Space do what a click does, as on a button; only on the row itself, so a key
+    // pressed on its chart button is that button's.
+    let onkeydown = {
+        let select = select.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            // Yew delegates events, so `current_target` is not the row: test the target.
+            let on_row = e
+                .target_dyn_into::<Element>()
+                .is_some_and(|target| target.matches(".log-row").unwrap_or(false));
+            if matches!(e.key().as_str(), "Enter" | " ") && on_row {
+                // Space would also scroll the list.
+                e.prevent_default();
+                select.emit(());
+            }
+        })
+    };
     let chart = numbers(&p.payload).into_iter().next().map(|(key, _)| {
         let ctx = ctx.clone();
         let topic = p.topic.as_str().to_owned();
@@ -155,7 +171,7 @@ fn log_row(
     });
     html! {
         <div class={classes!("log-row", is_selected.then_some("selected"))} role="listitem" key={entry.seq}
-            style={format!("top:{top}px;border-left-color:{colour}")} onclick={select} tabindex="0">
+            style={format!("top:{top}px;border-left-color:{colour}")} onclick={select.reform(|_: MouseEvent| ())} {onkeydown} tabindex="0">
             <span class="time">{ clock(entry.time_ms) }</span>
             <code class="topic">{ p.topic.as_str() }</code>
             <span class="flags">

@@ -1,5 +1,5 @@
-//! Browser tests of the profile store (IndexedDB), the chart's shape, the tree's keyboard, and
-//! the connect form's will controls.
+//! Browser tests of the profile store (IndexedDB), the chart's shape, the tree's and the log's
+//! keyboard, and the connect form's will controls.
 
 use courtier_web::model::form::ConnectForm;
 use courtier_web::model::profile::Profile;
@@ -143,6 +143,49 @@ async fn the_tree_is_keyboard_navigable_with_full_topics_as_titles() {
     assert_eq!(focused(&root), "a");
     key(&find(&root, "[title='a']"), "End");
     assert_eq!(focused(&root), "z");
+}
+
+/// Presses `key` on `element`; returns whether the page let the browser's default action run.
+fn press(element: &Element, key: &str) -> bool {
+    let init = KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let event = KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
+    element.dispatch_event(&event).expect("dispatch")
+}
+
+#[wasm_bindgen_test]
+async fn enter_and_space_open_a_log_row_like_a_click() {
+    let root = mount(with_messages(&[("a/b", "1"), ("c/d", "{\"t\":2}")]), "log").await;
+    assert!(
+        root.query_selector("#message-details")
+            .expect("query")
+            .is_none()
+    );
+    // Newest first: the first row is c/d.
+    assert!(!press(&find(&root, ".log-row"), "Enter"));
+    yew::scheduler::flush().await;
+    assert!(text(&root, "#message-details").contains("c/d"));
+    // Enter again closes it, as a second click does.
+    press(&find(&root, ".log-row"), "Enter");
+    yew::scheduler::flush().await;
+    assert!(
+        root.query_selector("#message-details")
+            .expect("query")
+            .is_none()
+    );
+    // Space opens too, without scrolling the list.
+    let rows = root.query_selector_all(".log-row").expect("rows");
+    let second: Element = rows.item(1).expect("a second row").unchecked_into();
+    assert!(!press(&second, " "), "Space must not scroll the list");
+    yew::scheduler::flush().await;
+    assert!(text(&root, "#message-details").contains("a/b"));
+    // Other keys, and keys on the row's chart button, leave the selection alone.
+    press(&second, "a");
+    press(&find(&root, ".log-row .chart-button"), "Enter");
+    yew::scheduler::flush().await;
+    assert!(text(&root, "#message-details").contains("a/b"));
 }
 
 #[wasm_bindgen_test]
