@@ -232,8 +232,18 @@ async fn packaged_client_against_courtier() {
     assert!(refused.contains("not authorized (0x87)"), "{refused}");
     assert!(refused.contains("reasonCode 135"), "{refused}");
 
+    // A subscription made with a Subscription Identifier and user properties.
+    browser
+        .run(
+            "return await client.subscribe('e2e/ided/+', { qos: 1, properties: {
+               subscriptionIdentifier: 42, userProperties: { app: 'e2e' } } });",
+            vec![],
+        )
+        .await;
+
     // The broker restarts on the same port: the client reconnects by itself, finds no session
-    // and subscribes again; a QoS 1 publish made while it was down completes afterwards.
+    // and subscribes again, with the same properties; a QoS 1 publish made while it was down
+    // completes afterwards.
     broker.terminate();
     drop(broker);
     browser.wait_for("events.includes('reconnect')").await;
@@ -255,6 +265,21 @@ async fn packaged_client_against_courtier() {
     browser
         .wait_for("got.some((m) => m.topic === 'e2e/after-restart' && m.text === 'back')")
         .await;
+    // The restored subscription kept its identifier: a message it matches names it (one copy
+    // for the overlapping `e2e/#` and `e2e/ided/+`, carrying the only identifier asked for).
+    browser
+        .run(
+            "await client.publish('e2e/ided/x', 'id', { qos: 1 });",
+            vec![],
+        )
+        .await;
+    let ids = browser
+        .wait_for(
+            "(got.find((m) => m.topic === 'e2e/ided/x') || {}).properties
+               ?.subscriptionIdentifier || false",
+        )
+        .await;
+    assert_eq!(ids, json!([42]), "the restored subscription's identifier");
 
     // end(): DISCONNECT, socket closed, no reconnect.
     let ended = browser

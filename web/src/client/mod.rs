@@ -5,6 +5,8 @@
 //! - `error`: [`ClientError`], what a call can refuse.
 //! - `url`: [`check_broker_url`], the URL and mixed-content rules (pure, host-tested).
 //! - `backoff`: [`ReconnectPolicy`], the reconnect schedule (pure, host-tested).
+//! - `resubscribe`: [`SubscriptionBook`], what to subscribe again to, with which properties,
+//!   when the broker lost the session (pure, host-tested).
 //! - `connection` (wasm32): [`Connection`], the driver.
 //! - `socket` (wasm32): the `WebSocket` and timer it owns.
 //!
@@ -16,6 +18,7 @@ mod backoff;
 #[cfg(target_arch = "wasm32")]
 mod connection;
 mod error;
+mod resubscribe;
 #[cfg(target_arch = "wasm32")]
 mod socket;
 mod url;
@@ -24,6 +27,7 @@ pub use backoff::{ReconnectPolicy, refusal_is_temporary};
 #[cfg(target_arch = "wasm32")]
 pub use connection::Connection;
 pub use error::ClientError;
+pub use resubscribe::SubscriptionBook;
 pub use url::check_broker_url;
 
 /// What a connection tells its owner, in order.

@@ -23,7 +23,7 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use courtier_proto::TopicFilter;
-use courtier_proto::packet::{SubscribeProperties, Subscription};
+use courtier_proto::packet::Subscription;
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -135,7 +135,8 @@ impl MqttClient {
     }
 
     /// Subscribes to one filter or an array of filters with `{ qos, nl, rap, rh, properties:
-    /// { subscriptionIdentifier } }`. Resolves with the granted QoS (an array for an array);
+    /// { subscriptionIdentifier, userProperties } }` (a reconnect that restores it sends the
+    /// same). Resolves with the granted QoS (an array for an array);
     /// rejects if the broker refused a filter, with its reason code in words.
     #[wasm_bindgen(unchecked_return_type = "Promise<number | number[]>")]
     pub fn subscribe(
@@ -156,24 +157,22 @@ impl MqttClient {
                     options: opts,
                 })
                 .collect::<Vec<_>>();
-            let properties = SubscribeProperties {
-                subscription_identifier: options::subscription_identifier(&options)?,
-                user_properties: Vec::new(),
-            };
+            let properties = options::subscribe_properties(&options)?;
             let connection = self.connection()?;
             let id = connection
-                .subscribe(subscriptions.clone(), properties)
+                .subscribe(subscriptions.clone(), properties.clone())
                 .map_err(|e| client_error(&e))?;
-            Ok((id, subscriptions))
+            Ok((id, subscriptions, properties))
         };
         match call() {
-            Ok((id, subscriptions)) => {
+            Ok((id, subscriptions, properties)) => {
                 let (promise, deferred) = Deferred::new();
                 self.state.pending.borrow_mut().insert(
                     id,
                     Pending::Subscribe {
                         deferred,
                         subscriptions,
+                        properties,
                         single,
                     },
                 );

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 use courtier_proto::packet::{
-    LastWill, PayloadFormat, PublishProperties, RetainHandling, SubscriptionOptions, UserProperty,
-    WillProperties,
+    LastWill, PayloadFormat, PublishProperties, RetainHandling, SubscribeProperties,
+    SubscriptionOptions, UserProperty, WillProperties,
 };
 use courtier_proto::session::ClientOptions;
 use courtier_proto::{ProtocolVersion, QoS, TopicName};
@@ -168,12 +168,19 @@ pub(super) fn subscription_options(options: &JsValue) -> Result<SubscriptionOpti
     })
 }
 
-/// The subscription identifier option `{ properties: { subscriptionIdentifier } }`.
-pub(super) fn subscription_identifier(options: &JsValue) -> Result<Option<NonZeroU32>, JsValue> {
+/// `{ properties: { subscriptionIdentifier, userProperties } }` of `subscribe`.
+pub(super) fn subscribe_properties(options: &JsValue) -> Result<SubscribeProperties, JsValue> {
     let Some(properties) = field(options, "properties") else {
-        return Ok(None);
+        return Ok(SubscribeProperties::default());
     };
-    Ok(uint_field(&properties, "subscriptionIdentifier", 268_435_455)?.and_then(NonZeroU32::new))
+    Ok(SubscribeProperties {
+        subscription_identifier: uint_field(&properties, "subscriptionIdentifier", 268_435_455)?
+            .and_then(NonZeroU32::new),
+        user_properties: field(&properties, "userProperties")
+            .map(|u| user_properties(&u))
+            .transpose()?
+            .unwrap_or_default(),
+    })
 }
 
 fn qos_field(object: &JsValue) -> Result<QoS, JsValue> {

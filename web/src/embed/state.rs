@@ -13,7 +13,7 @@ use js_sys::{Array, Function, Object, Uint8Array};
 use wasm_bindgen::JsValue;
 
 use super::js::{Deferred, ObjectBuilder, mqtt_error};
-use crate::client::{ClientEvent, Connection, ConnectionState};
+use crate::client::{ClientEvent, Connection, ConnectionState, SubscriptionBook};
 
 /// A call waiting for its acknowledgement.
 pub(super) enum Pending {
@@ -21,6 +21,8 @@ pub(super) enum Pending {
     Subscribe {
         deferred: Deferred,
         subscriptions: Vec<Subscription>,
+        /// The SUBSCRIBE's properties, kept with what the broker grants.
+        properties: SubscribeProperties,
         /// Resolve with one granted QoS rather than an array.
         single: bool,
     },
@@ -39,8 +41,9 @@ pub(super) struct State {
     pub(super) connecting: RefCell<Option<Deferred>>,
     /// The promises of `end()` calls, settled when the socket has closed.
     pub(super) closing: RefCell<Vec<Deferred>>,
-    /// Subscriptions the broker granted, to restore when it loses our session.
-    subscriptions: RefCell<Vec<Subscription>>,
+    /// Subscriptions the broker granted, with their properties, to restore when it loses our
+    /// session.
+    subscriptions: RefCell<SubscriptionBook>,
     /// The last transport error, to explain a failed first connection.
     last_error: RefCell<Option<String>>,
 }
@@ -105,10 +108,11 @@ impl State {
                         Some(Pending::Subscribe {
                             deferred,
                             subscriptions,
+                            properties,
                             single,
                         }),
                         result,
-                    ) => self.subscribed(&deferred, subscriptions, single, result),
+                    ) => self.subscribed(&deferred, subscriptions, &properties, single, result),
                     (Some(Pending::Restore), Err(e)) => {
                         self.emit("error", &[session_error(&e)]);
                     }
@@ -157,6 +161,7 @@ impl State {
         &self,
         deferred: &Deferred,
         subscriptions: Vec<Subscription>,
+        properties: &SubscribeProperties,
         single: bool,
         result: Result<courtier_proto::packet::SubAck, SessionError>,
     ) {
@@ -168,7 +173,9 @@ impl State {
         let mut refused = None;
         for (subscription, code) in subscriptions.into_iter().zip(&ack.reason_codes) {
             if code.is_success() {
-                self.remember(subscription);
+                self.subscriptions
+                    .borrow_mut()
+                    .remember(subscription, properties);
                 granted.push(code.as_u8());
             } else {
                 refused.get_or_insert((subscription.filter, *code));
@@ -195,36 +202,26 @@ impl State {
         deferred.resolve(&value);
     }
 
-    fn remember(&self, subscription: Subscription) {
-        let mut subscriptions = self.subscriptions.borrow_mut();
-        match subscriptions
-            .iter_mut()
-            .find(|s| s.filter == subscription.filter)
-        {
-            Some(existing) => *existing = subscription,
-            None => subscriptions.push(subscription),
-        }
-    }
-
     pub(super) fn forget(&self, filters: &[TopicFilter]) {
-        self.subscriptions
-            .borrow_mut()
-            .retain(|s| !filters.contains(&s.filter));
+        self.subscriptions.borrow_mut().forget(filters);
     }
 
     /// The broker started a new session after a reconnect: subscribe again to what it had
-    /// granted before (the session already resends unacknowledged QoS 1/2 publishes).
+    /// granted before, with the options and properties (Subscription Identifier, user
+    /// properties) each was made with (the session already resends unacknowledged QoS 1/2
+    /// publishes).
     fn restore_subscriptions(&self) {
-        let subscriptions = self.subscriptions.borrow().clone();
-        let connection = self.connection.borrow().clone();
-        let (Some(connection), false) = (connection, subscriptions.is_empty()) else {
+        let requests = self.subscriptions.borrow().restore();
+        let Some(connection) = self.connection.borrow().clone() else {
             return;
         };
-        match connection.subscribe(subscriptions, SubscribeProperties::default()) {
-            Ok(id) => {
-                self.pending.borrow_mut().insert(id, Pending::Restore);
+        for (subscriptions, properties) in requests {
+            match connection.subscribe(subscriptions, properties) {
+                Ok(id) => {
+                    self.pending.borrow_mut().insert(id, Pending::Restore);
+                }
+                Err(e) => return self.emit("error", &[super::js::client_error(&e)]),
             }
-            Err(e) => self.emit("error", &[super::js::client_error(&e)]),
         }
     }
 

@@ -50,7 +50,10 @@ export interface SubscribeOptions {
   rap?: boolean;
   /** Retain Handling (5.0): 0 send, 1 send if new, 2 do not send. */
   rh?: 0 | 1 | 2;
-  properties?: { subscriptionIdentifier?: number };
+  properties?: {
+    subscriptionIdentifier?: number;
+    userProperties?: Record<string, string | string[]>;
+  };
 }
 
 /** The third argument of a `message` handler. */
