@@ -10,13 +10,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 
 use crate::shell::{Cmd, cargo, root, target_dir};
 
-/// The built web app's WebAssembly module and its size, raw and gzip-compressed.
+/// A built file (or files) and its size, raw and gzip-compressed.
 pub(crate) struct WebBuild {
-    /// Path of the `.wasm` file inside `dist/`.
+    /// Path of the `.wasm` file inside `dist/` (for summed scripts, their directory).
     pub(crate) wasm: PathBuf,
     /// Size in bytes as served without compression.
     pub(crate) raw: u64,
@@ -24,8 +24,14 @@ pub(crate) struct WebBuild {
     pub(crate) gzip: u64,
 }
 
+/// The most the web app's wasm may weigh gzip-compressed (issue 5: under 400 KB).
+const APP_GZIP_BUDGET: u64 = 400_000;
+/// The most the embeddable client's wasm and JavaScript together may weigh gzip-compressed.
+const CLIENT_GZIP_BUDGET: u64 = 100_000;
+
 /// Runs `trunk build --release` (offline, tools pinned in Trunk.toml), then packs the
-/// embeddable client and copies the examples, and prints the sizes.
+/// embeddable client and copies the examples, prints the sizes, and fails if either is over
+/// its budget.
 pub(crate) fn web() -> Result<WebBuild> {
     Cmd::new("trunk")
         .args(["build", "--release", "--skip-version-check"])
@@ -39,14 +45,62 @@ pub(crate) fn web() -> Result<WebBuild> {
         kib(build.gzip)
     );
     let client = client_package()?;
+    let scripts = client_scripts()?;
     println!(
-        "embeddable client: {} is {:.1} KiB raw, {:.1} KiB gzip",
+        "embeddable client: {} is {:.1} KiB raw, {:.1} KiB gzip; its JavaScript {:.1} KiB raw, \
+         {:.1} KiB gzip; together {:.1} KiB gzip",
         client.wasm.display(),
         kib(client.raw),
-        kib(client.gzip)
+        kib(client.gzip),
+        kib(scripts.raw),
+        kib(scripts.gzip),
+        kib(client.gzip + scripts.gzip)
     );
     copy_dir(&root().join("examples"), &dist_dir().join("examples"))?;
+    check_budgets(build.gzip, client.gzip + scripts.gzip)?;
     Ok(build)
+}
+
+/// One line naming the first size over its budget, in bytes and KB (1 KB = 1000 bytes).
+fn check_budgets(app_gzip: u64, client_gzip: u64) -> Result<()> {
+    let over = |what: &str, size: u64, budget: u64| {
+        anyhow!(
+            "{what}: {size} bytes gzip ({:.1} KB), over the {} KB budget",
+            size as f64 / 1000.0,
+            budget / 1000
+        )
+    };
+    if app_gzip > APP_GZIP_BUDGET {
+        return Err(over("the web app's wasm", app_gzip, APP_GZIP_BUDGET));
+    }
+    if client_gzip > CLIENT_GZIP_BUDGET {
+        return Err(over(
+            "the embeddable client's wasm and JavaScript",
+            client_gzip,
+            CLIENT_GZIP_BUDGET,
+        ));
+    }
+    Ok(())
+}
+
+/// The client package's JavaScript files (the wasm-bindgen module and `courtier_value.js`),
+/// their sizes summed raw and gzip.
+fn client_scripts() -> Result<WebBuild> {
+    let dir = client_dir();
+    let mut total = WebBuild {
+        wasm: dir.clone(),
+        raw: 0,
+        gzip: 0,
+    };
+    for entry in fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "js") {
+            let file = measure(&path)?;
+            total.raw += file.raw;
+            total.gzip += file.gzip;
+        }
+    }
+    Ok(total)
 }
 
 /// Name of the package's files (`courtier_client.js`, `courtier_client_bg.wasm`, ...).
@@ -175,6 +229,7 @@ fn wasm_in(dist: &Path) -> Result<PathBuf> {
         .with_context(|| format!("trunk left no .wasm file in {}", dist.display()))
 }
 
+/// Sizes of one file, raw and `gzip -9`.
 fn measure(wasm: &Path) -> Result<WebBuild> {
     let wasm = wasm.to_path_buf();
     let raw = fs::metadata(&wasm)?.len();
@@ -190,4 +245,25 @@ fn measure(wasm: &Path) -> Result<WebBuild> {
 fn kib(bytes: u64) -> f64 {
     // Sizes are far below 2^52, so the conversion is exact.
     bytes as f64 / 1024.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_over_budget_fail_with_one_line_naming_them() {
+        assert!(check_budgets(APP_GZIP_BUDGET, CLIENT_GZIP_BUDGET).is_ok());
+        let app = check_budgets(400_001, 0).unwrap_err().to_string();
+        assert_eq!(
+            app,
+            "the web app's wasm: 400001 bytes gzip (400.0 KB), over the 400 KB budget"
+        );
+        let client = check_budgets(1000, 123_456).unwrap_err().to_string();
+        assert_eq!(
+            client,
+            "the embeddable client's wasm and JavaScript: 123456 bytes gzip (123.5 KB), \
+             over the 100 KB budget"
+        );
+    }
 }
