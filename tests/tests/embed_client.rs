@@ -49,6 +49,40 @@ fn dist_client() -> PathBuf {
     client
 }
 
+/// The package is publishable as is: TypeScript types, a `package.json` named
+/// `courtier-client` whose entry points exist, and the README.
+#[test]
+fn the_client_package_has_types_a_manifest_and_a_readme() {
+    let client = dist_client();
+    let types = read(&client.join("courtier_client.d.ts"));
+    assert!(
+        types.contains("export class MqttClient"),
+        "courtier_client.d.ts declares MqttClient"
+    );
+    let manifest: Value =
+        serde_json::from_str(&read(&client.join("package.json"))).expect("package.json is JSON");
+    assert_eq!(manifest["name"], json!("courtier-client"));
+    for entry in ["main", "module", "types"] {
+        let file = manifest[entry].as_str().expect("an entry point");
+        assert!(
+            client.join(file).is_file(),
+            "package.json {entry}: {file} is missing"
+        );
+    }
+    let readme = read(&client.join("README.md"));
+    assert!(readme.starts_with("# "), "README.md has a title");
+    assert!(readme.contains("MqttClient"), "README.md shows the API");
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "{} is unreadable ({e}): run `cargo xtask dist` to build the embeddable client package",
+            path.display()
+        )
+    })
+}
+
 /// A web root with the package under `client/`, the test page and the example page.
 fn web_root() -> TempDir {
     let root = tempfile::tempdir().expect("a temporary web root");
