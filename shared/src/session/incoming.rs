@@ -70,6 +70,8 @@ impl ClientSession {
         }
         let props = ack.properties;
         self.server = ServerLimits::from_connack(&props);
+        self.outgoing_aliases
+            .reset(self.options.outbound_alias_maximum(&self.server));
         if let Some(seconds) = props.server_keep_alive {
             self.keep_alive = Duration::from_secs(u64::from(seconds));
         }
@@ -96,14 +98,17 @@ impl ClientSession {
     fn resend_inflight(&mut self, now: Duration) {
         let mut i = 0;
         while let Some(entry) = self.outbound.inflight.get_mut(i) {
-            let packet = match (entry.stage, entry.packet_id()) {
-                (Stage::Released, Some(pid)) => Packet::Ack(Ack::new(AckKind::PubRel, pid)),
+            let sent = match (entry.stage, entry.packet_id()) {
+                (Stage::Released, Some(pid)) => {
+                    self.send(now, &Packet::Ack(Ack::new(AckKind::PubRel, pid)))
+                }
                 _ => {
                     entry.publish.dup = true;
-                    Packet::Publish(entry.publish.clone())
+                    let publish = entry.publish.clone();
+                    self.send_publish(now, publish)
                 }
             };
-            match self.send(now, &packet) {
+            match sent {
                 Ok(()) => i += 1,
                 // The new server takes smaller packets than the old one.
                 Err(e) => {

@@ -50,9 +50,14 @@
 //!   is acknowledged but not delivered again. More unreleased QoS 2 messages
 //!   than our Receive Maximum is a protocol error ([MQTT-3.3.4-9]).
 //! - **Topic aliases.** The server's are resolved (an alias above our
-//!   maximum or never set closes with 0x94). We send none: the saving is a
-//!   topic's bytes per message, while resending an aliased PUBLISH after a
-//!   reconnect needs its full topic again, a classic source of bugs.
+//!   maximum or never set closes with 0x94). Ours: when the server's Topic
+//!   Alias Maximum is above 0, a topic's first PUBLISH on a connection
+//!   carries the topic and a new alias, later ones an empty topic and the
+//!   alias, for up to [`ClientOptions::outgoing_topic_aliases`] topics (the
+//!   least recently used gives its alias up when the table is full). Only
+//!   the wire form is aliased: queued and inflight publishes keep their
+//!   topic, and the table is emptied with the connection; a PUBLISH resent
+//!   after a reconnect (DUP) carries its full topic and no alias.
 //! - **Closing on errors.** A malformed packet or a protocol violation by the
 //!   server gives [`Event::ProtocolError`], then a 5.0 DISCONNECT with the
 //!   matching reason code is queued (never in 3.x, where DISCONNECT means
@@ -64,6 +69,7 @@
 //! - `event`: [`Event`] and [`RequestId`].
 //! - `error`: [`SessionError`].
 //! - `outbound`: packet ids, the inflight window and the queue behind it.
+//! - `aliases`: the topic aliases we set towards the server.
 //! - `requests`: publish, subscribe, unsubscribe, disconnect, and the pump
 //!   that moves queued publishes into the window.
 //! - `incoming`: what each packet from the server does.
@@ -79,6 +85,7 @@ use crate::packet::{Disconnect, Packet, PacketId, ProtocolVersion};
 use crate::reason::ReasonCode;
 use crate::topic::TopicName;
 
+mod aliases;
 mod error;
 mod event;
 mod incoming;
@@ -91,6 +98,7 @@ pub use event::{Event, RequestId};
 pub use options::{ClientOptions, DEFAULT_MAX_PACKET_SIZE, DEFAULT_MAX_QUEUED};
 pub use options::{PROTOCOL_MAX_PACKET_SIZE, ServerLimits};
 
+use aliases::OutgoingAliases;
 use outbound::{Outbound, PendingKind};
 
 /// Where the current connection stands.
@@ -142,6 +150,8 @@ pub struct ClientSession {
     /// The server's topic aliases on this connection ([MQTT-3.3.2-7]: they
     /// do not outlive it).
     aliases: HashMap<u16, TopicName>,
+    /// Our topic aliases on this connection (same rule).
+    outgoing_aliases: OutgoingAliases,
 }
 
 impl std::fmt::Debug for ClientSession {
@@ -181,6 +191,7 @@ impl ClientSession {
             outbound: Outbound::new(),
             inbound_qos2: HashSet::new(),
             aliases: HashMap::new(),
+            outgoing_aliases: OutgoingAliases::default(),
         }
     }
 
@@ -273,6 +284,7 @@ impl ClientSession {
         self.out.clear();
         self.read_buf.clear();
         self.aliases.clear();
+        self.outgoing_aliases.reset(0);
         self.ping_sent_at = None;
         self.state = ConnectionState::Idle;
     }

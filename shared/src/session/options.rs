@@ -64,6 +64,10 @@ pub struct ClientOptions {
     /// 5.0 Topic Alias Maximum: how many topic aliases the server may set
     /// towards us. Each costs one stored topic name.
     pub topic_alias_maximum: u16,
+    /// How many topics we give an alias towards a 5.0 server at most (its
+    /// Topic Alias Maximum may allow fewer); 0 sends none. Each costs one
+    /// stored topic name per connection.
+    pub outgoing_topic_aliases: u16,
     /// 5.0 Request Response Information.
     pub request_response_information: Option<bool>,
     /// 5.0 Request Problem Information (absent means true).
@@ -79,7 +83,8 @@ pub struct ClientOptions {
 
 impl ClientOptions {
     /// MQTT 5.0, clean start, 60 s keep alive, a 30 s CONNACK timeout, a
-    /// 1 MiB packet limit, 16 topic aliases accepted, the rest absent.
+    /// 1 MiB packet limit, 16 topic aliases accepted and up to 16 set, the
+    /// rest absent.
     pub fn new(client_id: impl Into<ByteString>) -> Self {
         Self {
             version: ProtocolVersion::V5,
@@ -95,6 +100,7 @@ impl ClientOptions {
             receive_maximum: None,
             maximum_packet_size: DEFAULT_MAX_PACKET_SIZE,
             topic_alias_maximum: 16,
+            outgoing_topic_aliases: 16,
             request_response_information: None,
             request_problem_information: None,
             user_properties: Vec::new(),
@@ -141,6 +147,16 @@ impl ClientOptions {
         }
     }
 
+    /// How many topic aliases we may set on a connection the server granted
+    /// `server` on: none before 5.0.
+    pub(super) fn outbound_alias_maximum(&self, server: &ServerLimits) -> u16 {
+        if self.version.is_v5() {
+            self.outgoing_topic_aliases.min(server.topic_alias_maximum)
+        } else {
+            0
+        }
+    }
+
     /// The topic aliases we accept: none before 5.0.
     pub(super) fn inbound_alias_maximum(&self) -> u16 {
         if self.version.is_v5() {
@@ -163,8 +179,7 @@ pub struct ServerLimits {
     pub retain_available: bool,
     /// The largest packet we may send ([MQTT-3.2.2-15]).
     pub maximum_packet_size: u32,
-    /// How many topic aliases the server accepts from us (this session does
-    /// not use them; see the module documentation).
+    /// How many topic aliases the server accepts from us.
     pub topic_alias_maximum: u16,
     /// Whether wildcard subscriptions are available.
     pub wildcard_subscription_available: bool,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::aliases::AliasUse;
 use super::outbound::{Inflight, PLACEHOLDER_ID, PendingKind, Queued, Stage};
 use super::{ClientSession, RequestId, SessionError};
 use crate::error::EncodeError;
@@ -21,8 +22,8 @@ impl ClientSession {
     /// transmit. QoS 1/2 may be called while disconnected: the message waits
     /// in the bounded queue. Fails at once for a limit the server already
     /// announced (Maximum QoS, Retain Available, Maximum Packet Size), a full
-    /// queue, an empty topic, a Topic Alias (we send none) or a Subscription
-    /// Identifier ([MQTT-3.3.4-6]).
+    /// queue, an empty topic, a Topic Alias (the session sets those itself)
+    /// or a Subscription Identifier ([MQTT-3.3.4-6]).
     pub fn publish(
         &mut self,
         now: Duration,
@@ -39,7 +40,7 @@ impl ClientSession {
         }
         if properties.topic_alias.is_some() {
             return Err(SessionError::InvalidPublish(
-                "this session sends no topic aliases (3.3.2.3.4): leave topic_alias empty",
+                "the session assigns topic aliases itself (3.3.2.3.4): leave topic_alias empty",
             ));
         }
         if !properties.subscription_identifiers.is_empty() {
@@ -61,7 +62,7 @@ impl ClientSession {
                 return Err(SessionError::NotConnected("a QoS 0 publish"));
             }
             self.check_limits(&publish)?;
-            self.send(now, &Packet::Publish(publish))?;
+            self.send_publish(now, publish)?;
             let id = self.next_request();
             self.qos0_in_out.push(id);
             return Ok(id);
@@ -192,7 +193,7 @@ impl ClientSession {
             };
             let mut publish = queued.publish;
             publish.qos_pid = QosPid::new(queued.qos, pid);
-            if let Err(e) = self.send(now, &Packet::Publish(publish.clone())) {
+            if let Err(e) = self.send_publish(now, publish.clone()) {
                 self.outbound.ids.release(pid);
                 self.published(queued.id, Err(e));
                 continue;
@@ -206,6 +207,46 @@ impl ClientSession {
                 publish,
                 stage,
             });
+        }
+    }
+
+    /// Encode a PUBLISH with its topic aliased when the server allows it (see
+    /// `aliases`). A resend (DUP) always carries its full topic and no alias:
+    /// it must not depend on what this connection has learnt so far. A new
+    /// alias adds three bytes: if that breaks the server's Maximum Packet
+    /// Size, the topic goes without one.
+    pub(super) fn send_publish(
+        &mut self,
+        now: Duration,
+        mut publish: Publish,
+    ) -> Result<(), SessionError> {
+        let alias = if publish.dup {
+            AliasUse::None
+        } else {
+            self.outgoing_aliases.lookup(&publish.topic)
+        };
+        match alias {
+            AliasUse::None => self.send(now, &Packet::Publish(publish)),
+            AliasUse::Reuse(alias) => {
+                publish.topic = TopicName::alias_only();
+                publish.properties.topic_alias = Some(alias);
+                self.send(now, &Packet::Publish(publish))
+            }
+            AliasUse::Set(alias) => {
+                let topic = publish.topic.clone();
+                publish.properties.topic_alias = Some(alias);
+                let mut packet = Packet::Publish(publish);
+                let sent = self.send(now, &packet);
+                if let (Err(SessionError::PacketTooLarge { .. }), Packet::Publish(p)) =
+                    (&sent, &mut packet)
+                {
+                    p.properties.topic_alias = None;
+                    return self.send(now, &packet);
+                }
+                sent?;
+                self.outgoing_aliases.commit(topic, alias);
+                Ok(())
+            }
         }
     }
 

@@ -270,7 +270,7 @@ fn qos_pid(q: QosPid) -> String {
     }
 }
 
-/// One packet in a line: `PUBLISH q1 #3 dup a/b "x"`, `PUBREL #2 0x92`.
+/// One packet in a line: `PUBLISH q1 #3 dup a/b "x"`, `PUBLISH q0 @2 "y"`, `PUBREL #2 0x92`.
 pub(crate) fn brief(p: &Packet) -> String {
     match p {
         Packet::Connect(c) => format!(
@@ -278,11 +278,16 @@ pub(crate) fn brief(p: &Packet) -> String {
             c.client_id,
             if c.clean_start { " clean" } else { "" }
         ),
+        // `a/b@1`: topic and Topic Alias; `@1`: the alias alone.
         Packet::Publish(p) => format!(
-            "PUBLISH {}{} {} {:?}",
+            "PUBLISH {}{} {}{} {:?}",
             qos_pid(p.qos_pid),
             if p.dup { " dup" } else { "" },
             p.topic,
+            p.properties
+                .topic_alias
+                .map(|a| format!("@{a}"))
+                .unwrap_or_default(),
             String::from_utf8_lossy(&p.payload)
         ),
         Packet::Ack(a) => format!(

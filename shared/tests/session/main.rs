@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod aliases;
 mod connect;
 mod inbound;
 mod keepalive;
