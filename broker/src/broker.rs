@@ -46,6 +46,8 @@ pub struct Broker {
     pub started: Instant,
     /// Persistence; disabled with `--in-memory` and in unit tests.
     pub store: StoreHandle,
+    /// New connections per address, when `max_connection_rate` is set.
+    pub connection_rate: Option<crate::limits::ConnectionRate>,
     next_conn_id: AtomicU64,
 }
 
@@ -78,8 +80,11 @@ impl Broker {
     /// Empty state for `config` that records its changes in `store`
     /// (restore what the store held with [`Broker::restore`]).
     pub fn with_store(config: Config, store: StoreHandle) -> Self {
+        let connection_rate = (config.max_connection_rate > 0)
+            .then(|| crate::limits::ConnectionRate::new(config.max_connection_rate));
         Self {
             store,
+            connection_rate,
             config,
             tree: RwLock::new(SubscriptionTree::default()),
             retained: RwLock::new(RetainedStore::default()),

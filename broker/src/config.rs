@@ -145,6 +145,21 @@ pub struct Options {
     /// Largest session expiry interval granted, seconds (default: unlimited).
     #[arg(long, value_name = "SECONDS")]
     pub max_session_expiry: Option<u32>,
+    /// Subscriptions one client may hold; more get SUBACK 0x97 (default 10000).
+    #[arg(long, value_name = "N")]
+    pub max_subscriptions: Option<usize>,
+    /// Longest topic name or filter, in bytes; longer gets 0x90/0x8F (default 65535).
+    #[arg(long, value_name = "BYTES")]
+    pub max_topic_length: Option<u16>,
+    /// Most levels in a topic name or filter; more gets 0x90/0x8F (default 128).
+    #[arg(long, value_name = "N")]
+    pub max_topic_levels: Option<u16>,
+    /// New connections per second from one address; more get CONNACK 0x9F (default 0: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_connection_rate: Option<u32>,
+    /// Connections on any one listener, within max_connections (default 0: no own limit).
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_listener: Option<usize>,
     /// Mosquitto-format password file (`user:hash` lines; `courtier passwd` manages it).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
@@ -204,6 +219,14 @@ pub struct Config {
     pub topic_alias_maximum: u16,
     /// Session expiry cap, seconds.
     pub max_session_expiry: u32,
+    /// Subscriptions per client.
+    pub max_subscriptions: usize,
+    /// Topic names and filters clients may use.
+    pub topic_limits: crate::limits::TopicLimits,
+    /// New connections per second per address; 0: no limit.
+    pub max_connection_rate: u32,
+    /// Connections per listener; 0: only `max_connections`.
+    pub max_connections_per_listener: usize,
     /// Who may connect and what they may touch: the password file, the
     /// anonymous policy and the ACL, reloadable.
     pub access: Arc<AccessControl>,
@@ -233,6 +256,13 @@ impl Default for Config {
             max_connections: 100_000,
             topic_alias_maximum: 10,
             max_session_expiry: u32::MAX,
+            max_subscriptions: 10_000,
+            topic_limits: crate::limits::TopicLimits {
+                length: u16::MAX,
+                levels: 128,
+            },
+            max_connection_rate: 0,
+            max_connections_per_listener: 0,
             access: Arc::new(AccessControl::default()),
         }
     }
@@ -284,6 +314,13 @@ impl Options {
             max_connections: self.max_connections.or(file.max_connections),
             topic_alias_maximum: self.topic_alias_maximum.or(file.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.or(file.max_session_expiry),
+            max_subscriptions: self.max_subscriptions.or(file.max_subscriptions),
+            max_topic_length: self.max_topic_length.or(file.max_topic_length),
+            max_topic_levels: self.max_topic_levels.or(file.max_topic_levels),
+            max_connection_rate: self.max_connection_rate.or(file.max_connection_rate),
+            max_connections_per_listener: self
+                .max_connections_per_listener
+                .or(file.max_connections_per_listener),
             password_file: self.password_file.or(file.password_file),
             allow_anonymous: self.allow_anonymous.or(file.allow_anonymous),
             acl_file: self.acl_file.or(file.acl_file),
@@ -315,6 +352,20 @@ impl Options {
         let max_keepalive = self.max_keepalive.unwrap_or(d.max_keepalive);
         if max_keepalive == 0 {
             return Err(invalid("max_keepalive", "must be 1 to 65535 seconds"));
+        }
+        let max_subscriptions = self.max_subscriptions.unwrap_or(d.max_subscriptions);
+        if max_subscriptions == 0 {
+            return Err(invalid("max_subscriptions", "must be at least 1"));
+        }
+        let topic_limits = crate::limits::TopicLimits {
+            length: self.max_topic_length.unwrap_or(d.topic_limits.length),
+            levels: self.max_topic_levels.unwrap_or(d.topic_limits.levels),
+        };
+        if topic_limits.length == 0 || topic_limits.levels == 0 {
+            return Err(invalid(
+                "max_topic_length",
+                "and `max_topic_levels` must be at least 1",
+            ));
         }
         let max_connections = self.max_connections.unwrap_or(d.max_connections);
         if max_connections == 0 || max_connections > tokio::sync::Semaphore::MAX_PERMITS {
@@ -417,6 +468,12 @@ impl Options {
             max_connections,
             topic_alias_maximum: self.topic_alias_maximum.unwrap_or(d.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.unwrap_or(d.max_session_expiry),
+            max_subscriptions,
+            topic_limits,
+            max_connection_rate: self.max_connection_rate.unwrap_or(d.max_connection_rate),
+            max_connections_per_listener: self
+                .max_connections_per_listener
+                .unwrap_or(d.max_connections_per_listener),
             access: Arc::new(access),
         })
     }
@@ -535,6 +592,13 @@ mod tests {
         assert_eq!(from_file.max_connections, defaults.max_connections);
         assert_eq!(from_file.topic_alias_maximum, defaults.topic_alias_maximum);
         assert_eq!(from_file.max_session_expiry, defaults.max_session_expiry);
+        assert_eq!(from_file.max_subscriptions, defaults.max_subscriptions);
+        assert_eq!(from_file.topic_limits, defaults.topic_limits);
+        assert_eq!(from_file.max_connection_rate, defaults.max_connection_rate);
+        assert_eq!(
+            from_file.max_connections_per_listener,
+            defaults.max_connections_per_listener
+        );
         assert_eq!(from_file.max_keepalive, defaults.max_keepalive);
         assert_eq!(from_file.tls, defaults.tls);
         assert_eq!(from_file.https, defaults.https);

@@ -11,6 +11,7 @@
 //!   span it: publish/route, attach/detach sessions, wills, expiry timers.
 //! - [`router`]: the subscription tree. [`retained`]: the retained store.
 //! - [`message`]: the `Arc`-shared application message. [`metrics`]: counters.
+//!   [`limits`]: connection rate and slots, topic shape.
 //! - [`sys`]: the `$SYS/broker/...` topics. [`prometheus`]: `GET /metrics`.
 //! - [`reload`]: password file, ACL file and TLS certificate reloaded on
 //!   SIGHUP and on file change, connections kept.
@@ -34,6 +35,7 @@ pub mod broker;
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod limits;
 pub mod message;
 pub mod metrics;
 pub mod prometheus;

@@ -52,6 +52,14 @@ pub struct Metrics {
     pub reloads: AtomicU64,
     /// Reloads where a file failed to load (what was in force stayed).
     pub reload_failures: AtomicU64,
+    /// Limits (`limits.rs`): subscriptions refused past `max_subscriptions`.
+    pub refused_subscription_quota: AtomicU64,
+    /// PUBLISH and SUBSCRIBE refused past `max_topic_length` / `max_topic_levels`.
+    pub refused_topic_limits: AtomicU64,
+    /// CONNECTs refused past `max_connection_rate`.
+    pub refused_connection_rate: AtomicU64,
+    /// Connections closed at accept past `max_connections_per_listener`.
+    pub refused_listener_full: AtomicU64,
 }
 
 impl Metrics {

@@ -109,6 +109,23 @@ pub fn render(broker: &Broker) -> String {
             ("{result=\"failed\"}", c(&m.reload_failures)),
         ],
     );
+    metric(
+        "courtier_limit_refusals_total",
+        "counter",
+        "Requests refused by a limit, by limit (max_connections: courtier_connections_refused_total).",
+        &[
+            (
+                "{limit=\"subscriptions\"}",
+                c(&m.refused_subscription_quota),
+            ),
+            ("{limit=\"topic\"}", c(&m.refused_topic_limits)),
+            ("{limit=\"connection_rate\"}", c(&m.refused_connection_rate)),
+            (
+                "{limit=\"listener_connections\"}",
+                c(&m.refused_listener_full),
+            ),
+        ],
+    );
     let subscriptions = broker.tree.read().len() as u64;
     metric(
         "courtier_subscriptions",
@@ -159,6 +176,6 @@ mod tests {
                 value.parse::<u64>().expect("a number");
             }
         }
-        assert_eq!(names, 15);
+        assert_eq!(names, 16);
     }
 }

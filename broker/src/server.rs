@@ -14,6 +14,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::broker::Broker;
 use crate::config::Config;
+use crate::limits::{ConnectionBudget, NoSlot, Slot};
 use crate::metrics::Metrics;
 use crate::store::{RedbStore, StoreError, StoreHandle};
 use crate::transport::tls::{self, TlsError};
@@ -202,9 +203,10 @@ impl Server {
         let max = self.broker.config.max_connections;
         // One budget for every transport: a permit per live connection.
         let permits = Arc::new(Semaphore::new(max));
+        let per_listener = self.broker.config.max_connections_per_listener;
         for (kind, listener) in self.listeners {
             let broker = Arc::clone(&self.broker);
-            let permits = Arc::clone(&permits);
+            let permits = ConnectionBudget::new(Arc::clone(&permits), per_listener);
             let stop = stop_rx.clone();
             match kind {
                 ListenerKind::Tcp => {
@@ -257,7 +259,7 @@ async fn accept_loop(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     broker: Arc<Broker>,
-    permits: Arc<Semaphore>,
+    permits: ConnectionBudget,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -266,11 +268,21 @@ async fn accept_loop(
             pair = crate::transport::accept(&listener) => pair,
         };
         Metrics::add(&broker.metrics.connections_total, 1);
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            Metrics::add(&broker.metrics.connections_refused, 1);
-            tracing::warn!(%peer, "max_connections reached; closing new connection");
-            drop(stream);
-            continue;
+        let permit = match permits.try_take() {
+            Ok(slot) => slot,
+            Err(full) => {
+                let (counter, limit) = match full {
+                    NoSlot::Broker => (&broker.metrics.connections_refused, "max_connections"),
+                    NoSlot::Listener => (
+                        &broker.metrics.refused_listener_full,
+                        "max_connections_per_listener",
+                    ),
+                };
+                Metrics::add(counter, 1);
+                tracing::warn!(%peer, "{limit} reached; closing new connection");
+                drop(stream);
+                continue;
+            }
         };
         tokio::spawn(serve_tcp(
             stream,
@@ -291,7 +303,7 @@ async fn serve_tcp(
     tls: Option<TlsAcceptor>,
     broker: Arc<Broker>,
     mut stop: watch::Receiver<bool>,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    permit: Slot,
 ) {
     let Some(acceptor) = tls else {
         crate::connection::run(broker, stream, Peer::from(addr), stop).await;

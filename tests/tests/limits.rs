@@ -1,10 +1,161 @@
-//! Limits and isolation: the connection limit, and a slow subscriber that
-//! never blocks a publisher or other subscribers.
+//! Limits and isolation: the connection limits (broker-wide, per listener,
+//! per address and second), subscriptions per client, topic length and
+//! depth, each refused with its reason code while other clients carry on;
+//! and a slow subscriber that never blocks a publisher or other subscribers.
 
+use courtier_e2e::transport::{AnyClient, Transport};
 use courtier_e2e::{RawClient, connect_packet, publish, start_broker};
-use courtier_proto::{ProtocolVersion, QoS};
+use courtier_proto::packet::AckKind;
+use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
 
 const V4: ProtocolVersion = ProtocolVersion::V3_1_1;
+const V5: ProtocolVersion = ProtocolVersion::V5;
+
+fn suback(p: Packet) -> Vec<ReasonCode> {
+    match p {
+        Packet::SubAck(s) => s.reason_codes,
+        other => panic!("expected SUBACK, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_past_the_quota_get_0x97_and_held_ones_can_be_renewed() {
+    let b = start_broker(&["--max-subscriptions", "2"]);
+    for (version, refused) in [
+        (V5, ReasonCode::QuotaExceeded),
+        (V4, ReasonCode::UnspecifiedError),
+    ] {
+        let (mut c, _) = RawClient::connect(b.addr, connect_packet(version, "many")).await;
+        assert_eq!(
+            suback(c.subscribe("a", QoS::AtLeastOnce).await),
+            [ReasonCode::GrantedQoS1]
+        );
+        assert_eq!(
+            suback(c.subscribe("b", QoS::AtLeastOnce).await),
+            [ReasonCode::GrantedQoS1]
+        );
+        assert_eq!(suback(c.subscribe("c", QoS::AtLeastOnce).await), [refused]);
+        // Renewing a held filter is not a new subscription.
+        assert_eq!(
+            suback(c.subscribe("a", QoS::AtMostOnce).await),
+            [ReasonCode::Success]
+        );
+        // Another client has its own quota.
+        let (mut other, _) = RawClient::connect(b.addr, connect_packet(version, "other")).await;
+        assert_eq!(
+            suback(other.subscribe("c", QoS::AtMostOnce).await),
+            [ReasonCode::Success]
+        );
+        // The refused filter really is not subscribed: "c" reaches only `other`.
+        other.send(&publish("c", b"1", QoS::AtMostOnce, 0)).await;
+        other.recv_publish().await;
+        c.send(&publish("a", b"2", QoS::AtMostOnce, 0)).await;
+        assert_eq!(
+            c.recv_publish().await.topic.as_str(),
+            "a",
+            "nothing on c came first"
+        );
+    }
+}
+
+#[tokio::test]
+async fn topics_too_long_or_too_deep_are_refused_with_0x90_and_0x8f() {
+    let b = start_broker(&["--max-topic-length", "16", "--max-topic-levels", "3"]);
+    let (mut c, _) = RawClient::connect(b.addr, connect_packet(V5, "shape")).await;
+    assert_eq!(
+        suback(c.subscribe("a/b/#", QoS::AtLeastOnce).await),
+        [ReasonCode::GrantedQoS1]
+    );
+    assert_eq!(
+        suback(c.subscribe("a/b/c/#", QoS::AtLeastOnce).await),
+        [ReasonCode::TopicFilterInvalid]
+    );
+    assert_eq!(
+        suback(c.subscribe("$share/g/a/+/c/d", QoS::AtLeastOnce).await),
+        [ReasonCode::TopicFilterInvalid],
+        "a shared subscription is judged on its inner filter"
+    );
+    for (id, topic, expect) in [
+        (1, "a/b/c/d", ReasonCode::TopicNameInvalid),
+        (2, "a/0123456789abcdef", ReasonCode::TopicNameInvalid),
+        (3, "a/b/c", ReasonCode::Success),
+    ] {
+        c.send(&publish(topic, b"21.5", QoS::AtLeastOnce, id)).await;
+        match c.recv().await {
+            Packet::Ack(a) if a.kind == AckKind::PubAck => assert_eq!(a.reason, expect, "{topic}"),
+            Packet::Publish(p) => panic!("{} was delivered", p.topic),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Only the topic within the limits was routed.
+    assert_eq!(c.recv_publish().await.topic.as_str(), "a/b/c");
+}
+
+#[tokio::test]
+async fn connections_past_the_rate_of_one_address_get_0x9f_and_other_addresses_do_not() {
+    let b = start_broker(&["--max-connection-rate", "3"]);
+    // A burst of ten from 127.0.0.1: three pass at once, and unless the ten
+    // took over two seconds, some are refused.
+    let mut refused = 0;
+    for i in 0..10 {
+        let mut c = RawClient::open(b.addr, V5).await;
+        c.send(&Packet::Connect(Box::new(connect_packet(
+            V5,
+            &format!("burst-{i}"),
+        ))))
+        .await;
+        match c.recv().await {
+            Packet::ConnAck(a) if a.reason == ReasonCode::ConnectionRateExceeded => refused += 1,
+            Packet::ConnAck(a) => assert!(a.reason.is_success(), "{a:?}"),
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+    }
+    assert!((1..=7).contains(&refused), "refused {refused} of 10");
+    // Another address has its own budget.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.2:0".parse().expect("address"))
+        .expect("bind 127.0.0.2");
+    let stream = socket
+        .connect(b.addr)
+        .await
+        .expect("connect from 127.0.0.2");
+    let mut buf = bytes::BytesMut::new();
+    Packet::Connect(Box::new(connect_packet(V5, "elsewhere")))
+        .encode(V5, &mut buf)
+        .expect("encode");
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = stream;
+    stream.write_all(&buf).await.expect("send");
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack).await.expect("CONNACK");
+    assert_eq!(connack[0], 0x20);
+    assert_eq!(
+        connack[3], 0x00,
+        "accepted from another address: {connack:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_listener_closes_new_connections_while_another_listener_serves() {
+    let b = start_broker(&[
+        "--http",
+        "127.0.0.1:0",
+        "--max-connections-per-listener",
+        "1",
+    ]);
+    let (_first, _) = RawClient::connect(b.addr, connect_packet(V4, "first")).await;
+    let mut second = RawClient::open(b.addr, V4).await;
+    second
+        .send(&Packet::Connect(Box::new(connect_packet(V4, "second"))))
+        .await;
+    assert!(second.expect_closed().await.is_empty(), "TCP listener full");
+    // The WebSocket listener has its own slot.
+    let tls = courtier_e2e::certs::TestPki::new().client_config(false);
+    let mut ws = AnyClient::connect(&b, Transport::Ws, &tls, connect_packet(V4, "ws")).await;
+    ws.send(&Packet::PingReq).await;
+    assert!(matches!(ws.recv().await, Packet::PingResp));
+}
 
 #[tokio::test]
 async fn connections_beyond_the_limit_are_closed() {

@@ -88,6 +88,15 @@ pub(super) async fn authenticate(
     peer: &Peer,
     out: &mut BytesMut,
 ) -> bool {
+    if let Some(rate) = &broker.connection_rate
+        && !rate.allow(peer.addr.ip(), Instant::now())
+    {
+        Metrics::add(&broker.metrics.refused_connection_rate, 1);
+        tracing::info!(%peer, client = %connect.client_id, "connection rate exceeded");
+        let reason = ReasonCode::ConnectionRateExceeded;
+        let _ = connack(false, reason, ConnAckProperties::default()).encode(connect.protocol, out);
+        return false;
+    }
     let access = &broker.config.access;
     let policy = access.policy();
     let user = connect.username.as_deref();

@@ -296,10 +296,18 @@ impl Connection {
         // Neither may it publish where the ACL does not let it. The PUBLISH is
         // acknowledged (0x87 in v5; 3.x has no refusal, so success) so the
         // client's flow completes, and dropped.
-        if is_sys_topic(&p.topic) || !self.may_publish(&p.topic) {
+        let refusal = if !self.broker.config.topic_limits.allow(p.topic.as_str()) {
+            Metrics::add(&self.broker.metrics.refused_topic_limits, 1);
+            Some(ReasonCode::TopicNameInvalid)
+        } else if is_sys_topic(&p.topic) || !self.may_publish(&p.topic) {
             Metrics::add(&self.broker.metrics.publishes_refused, 1);
+            Some(ReasonCode::NotAuthorized)
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
             let refused = if self.version.is_v5() {
-                ReasonCode::NotAuthorized
+                reason
             } else {
                 ReasonCode::Success
             };
@@ -459,6 +467,16 @@ impl Connection {
             }
             // Refused here, once, rather than deliveries filtered later: a
             // granted filter only matches topics the client may read.
+            if !self
+                .broker
+                .config
+                .topic_limits
+                .allow(sub.filter.matching_filter())
+            {
+                Metrics::add(&self.broker.metrics.refused_topic_limits, 1);
+                codes.push(ReasonCode::TopicFilterInvalid);
+                continue;
+            }
             if !self.may_subscribe(&sub.filter) {
                 Metrics::add(&self.broker.metrics.subscriptions_refused, 1);
                 codes.push(ReasonCode::NotAuthorized);
@@ -475,6 +493,16 @@ impl Connection {
                 let mut st = self.session.state.lock();
                 if st.ended {
                     break;
+                }
+                // A new filter past the quota is refused; one already held
+                // may always be subscribed again (to change its options).
+                if st.subscriptions.len() >= self.broker.config.max_subscriptions
+                    && !st.subscriptions.contains_key(&sub.filter)
+                {
+                    drop(st);
+                    Metrics::add(&self.broker.metrics.refused_subscription_quota, 1);
+                    codes.push(ReasonCode::QuotaExceeded);
+                    continue;
                 }
                 st.subscriptions.insert(sub.filter.clone(), entry);
                 let existed =

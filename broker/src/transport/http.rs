@@ -24,7 +24,7 @@ use axum::routing::get;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower_http::services::ServeDir;
 
@@ -33,6 +33,7 @@ use super::deflate::{DeflateHandshake, DeflateWsStream};
 use super::listener::HttpListener;
 use super::ws::WsStream;
 use crate::broker::Broker;
+use crate::limits::{ConnectionBudget, NoSlot, Slot};
 use crate::metrics::Metrics;
 
 /// The WebSocket subprotocols we speak: `mqtt` (3.1.1 and 5.0) and
@@ -49,7 +50,7 @@ const FRAME_SLACK: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 struct HttpState {
     broker: Arc<Broker>,
-    permits: Arc<Semaphore>,
+    budget: ConnectionBudget,
     stop: watch::Receiver<bool>,
 }
 
@@ -58,7 +59,7 @@ pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     broker: Arc<Broker>,
-    permits: Arc<Semaphore>,
+    budget: ConnectionBudget,
     stop: watch::Receiver<bool>,
 ) {
     let mut shutdown = stop.clone();
@@ -74,7 +75,7 @@ pub async fn serve(
     let ws_path = config.ws_path.clone();
     let state = HttpState {
         broker,
-        permits,
+        budget,
         stop,
     };
     let mut app = Router::new()
@@ -203,17 +204,28 @@ fn no_subprotocol() -> Response {
         .into_response()
 }
 
-/// 503: `max_connections` reached.
+/// 503: `max_connections` (or this listener's share) reached.
 fn busy() -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, "max_connections reached\n").into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "connection limit reached\n",
+    )
+        .into_response()
 }
 
-/// A connection permit, `None` (counted as refused) at `max_connections`.
-fn admit(state: &HttpState) -> Option<OwnedSemaphorePermit> {
+/// A connection slot, `None` (counted as refused) when a limit is reached.
+fn admit(state: &HttpState) -> Option<Slot> {
     Metrics::add(&state.broker.metrics.connections_total, 1);
-    let permit = Arc::clone(&state.permits).try_acquire_owned().ok();
-    if permit.is_none() {
-        Metrics::add(&state.broker.metrics.connections_refused, 1);
+    let slot = state.budget.try_take();
+    if let Err(full) = slot {
+        let m = &state.broker.metrics;
+        Metrics::add(
+            match full {
+                NoSlot::Broker => &m.connections_refused,
+                NoSlot::Listener => &m.refused_listener_full,
+            },
+            1,
+        );
     }
-    permit
+    slot.ok()
 }
