@@ -54,6 +54,16 @@ pub enum ConfigError {
     Access(#[from] AccessError),
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line: timestamp, level, target, message and fields.
+    Json,
+}
+
 /// Command-line flags, which are also the keys of the configuration file.
 #[derive(Debug, Default, Clone, Parser, Deserialize)]
 #[command(
@@ -145,6 +155,9 @@ pub struct Options {
     /// Largest session expiry interval granted, seconds (default: unlimited).
     #[arg(long, value_name = "SECONDS")]
     pub max_session_expiry: Option<u32>,
+    /// Log lines as `text` for people or `json` (one object a line) for collectors (default text).
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// Subscriptions one client may hold; more get SUBACK 0x97 (default 10000).
     #[arg(long, value_name = "N")]
     pub max_subscriptions: Option<usize>,
@@ -219,6 +232,8 @@ pub struct Config {
     pub topic_alias_maximum: u16,
     /// Session expiry cap, seconds.
     pub max_session_expiry: u32,
+    /// How log lines are written.
+    pub log_format: LogFormat,
     /// Subscriptions per client.
     pub max_subscriptions: usize,
     /// Topic names and filters clients may use.
@@ -256,6 +271,7 @@ impl Default for Config {
             max_connections: 100_000,
             topic_alias_maximum: 10,
             max_session_expiry: u32::MAX,
+            log_format: LogFormat::Text,
             max_subscriptions: 10_000,
             topic_limits: crate::limits::TopicLimits {
                 length: u16::MAX,
@@ -314,6 +330,7 @@ impl Options {
             max_connections: self.max_connections.or(file.max_connections),
             topic_alias_maximum: self.topic_alias_maximum.or(file.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.or(file.max_session_expiry),
+            log_format: self.log_format.or(file.log_format),
             max_subscriptions: self.max_subscriptions.or(file.max_subscriptions),
             max_topic_length: self.max_topic_length.or(file.max_topic_length),
             max_topic_levels: self.max_topic_levels.or(file.max_topic_levels),
@@ -468,6 +485,7 @@ impl Options {
             max_connections,
             topic_alias_maximum: self.topic_alias_maximum.unwrap_or(d.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.unwrap_or(d.max_session_expiry),
+            log_format: self.log_format.unwrap_or(d.log_format),
             max_subscriptions,
             topic_limits,
             max_connection_rate: self.max_connection_rate.unwrap_or(d.max_connection_rate),
@@ -592,6 +610,7 @@ mod tests {
         assert_eq!(from_file.max_connections, defaults.max_connections);
         assert_eq!(from_file.topic_alias_maximum, defaults.topic_alias_maximum);
         assert_eq!(from_file.max_session_expiry, defaults.max_session_expiry);
+        assert_eq!(from_file.log_format, defaults.log_format);
         assert_eq!(from_file.max_subscriptions, defaults.max_subscriptions);
         assert_eq!(from_file.topic_limits, defaults.topic_limits);
         assert_eq!(from_file.max_connection_rate, defaults.max_connection_rate);

@@ -65,12 +65,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        courtier::config::LogFormat::Text => logs.init(),
+        courtier::config::LogFormat::Json => logs.json().init(),
+    }
     match run(config) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -44,3 +44,55 @@ fn a_bad_flag_value_is_reported_by_the_parser() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
     }
 }
+
+#[test]
+fn json_logs_are_one_object_a_line() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = Command::new(broker_binary())
+        .args(["--tcp", "127.0.0.1:0", "--in-memory", "--sys-interval", "0"])
+        .args(["--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the broker");
+    let stdout = child.stdout.take().expect("stdout");
+    let ready = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line == "courtier ready");
+    assert!(ready, "the broker did not get ready");
+    // SIGTERM: a graceful stop, which logs too.
+    let status = Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(child.wait().expect("wait").success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["fields"].is_object())
+    );
+    let messages: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["fields"]["message"].as_str())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with("authentication:")),
+        "{messages:?}"
+    );
+    assert!(messages.contains(&"shutting down"), "{messages:?}");
+}
