@@ -30,6 +30,14 @@ pub struct Metrics {
     pub messages_received: AtomicU64,
     /// PUBLISH packets sent to clients.
     pub messages_sent: AtomicU64,
+    /// PUBLISH packets received, by QoS (0, 1, 2).
+    pub received_by_qos: [AtomicU64; 3],
+    /// PUBLISH packets sent, by QoS.
+    pub sent_by_qos: [AtomicU64; 3],
+    /// Payload bytes of the PUBLISH packets received, by QoS.
+    pub payload_received_by_qos: [AtomicU64; 3],
+    /// Payload bytes of the PUBLISH packets sent, by QoS.
+    pub payload_sent_by_qos: [AtomicU64; 3],
     /// Bytes read from clients.
     pub bytes_received: AtomicU64,
     /// Bytes written to clients.
@@ -71,6 +79,27 @@ impl Metrics {
     /// Read a counter.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// Count one PUBLISH in (`sent` false) or out, of `qos` with `payload` bytes.
+    pub fn publish(&self, sent: bool, qos: courtier_proto::QoS, payload: usize) {
+        let (total, count, bytes) = if sent {
+            (
+                &self.messages_sent,
+                &self.sent_by_qos,
+                &self.payload_sent_by_qos,
+            )
+        } else {
+            (
+                &self.messages_received,
+                &self.received_by_qos,
+                &self.payload_received_by_qos,
+            )
+        };
+        let q = qos as usize;
+        Self::add(total, 1);
+        Self::add(&count[q], 1);
+        Self::add(&bytes[q], payload as u64);
     }
 
     /// Count one dropped message.

@@ -5,6 +5,7 @@
 //! subscription-tree and retained-store read locks once each, only to count.
 
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::broker::Broker;
 use crate::metrics::Metrics;
@@ -64,6 +65,37 @@ pub fn render(broker: &Broker) -> String {
         "counter",
         "PUBLISH packets sent to clients.",
         &[("", c(&m.messages_sent))],
+    );
+    let by_qos = |counters: &[AtomicU64; 3]| {
+        [
+            ("{qos=\"0\"}", c(&counters[0])),
+            ("{qos=\"1\"}", c(&counters[1])),
+            ("{qos=\"2\"}", c(&counters[2])),
+        ]
+    };
+    metric(
+        "courtier_publish_received_total",
+        "counter",
+        "PUBLISH packets received from clients, by QoS.",
+        &by_qos(&m.received_by_qos),
+    );
+    metric(
+        "courtier_publish_sent_total",
+        "counter",
+        "PUBLISH packets sent to clients, by QoS.",
+        &by_qos(&m.sent_by_qos),
+    );
+    metric(
+        "courtier_payload_received_bytes_total",
+        "counter",
+        "Payload bytes of the PUBLISH packets received, by QoS.",
+        &by_qos(&m.payload_received_by_qos),
+    );
+    metric(
+        "courtier_payload_sent_bytes_total",
+        "counter",
+        "Payload bytes of the PUBLISH packets sent, by QoS.",
+        &by_qos(&m.payload_sent_by_qos),
     );
     metric(
         "courtier_bytes_received_total",
@@ -126,6 +158,49 @@ pub fn render(broker: &Broker) -> String {
             ),
         ],
     );
+    if let Some(store) = broker.store.stats() {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        metric(
+            "courtier_store_commits_total",
+            "counter",
+            "Store transactions committed (group commit: many ops each).",
+            &[("", get(&store.commits))],
+        );
+        metric(
+            "courtier_store_ops_total",
+            "counter",
+            "Store operations committed.",
+            &[("", get(&store.ops))],
+        );
+        metric(
+            "courtier_store_commit_microseconds_total",
+            "counter",
+            "Time spent committing; divided by commits, the mean latency a durable acknowledgement waits.",
+            &[("", get(&store.commit_micros))],
+        );
+        metric(
+            "courtier_store_commit_max_microseconds",
+            "gauge",
+            "The longest single commit since start.",
+            &[("", get(&store.max_commit_micros))],
+        );
+    }
+    let (online, offline, queued) = sessions(broker);
+    metric(
+        "courtier_sessions",
+        "gauge",
+        "Sessions, by whether a client is connected to them.",
+        &[
+            ("{state=\"online\"}", online),
+            ("{state=\"offline\"}", offline),
+        ],
+    );
+    metric(
+        "courtier_queued_messages",
+        "gauge",
+        "Messages waiting in session queues (not yet sent, or offline).",
+        &[("", queued)],
+    );
     let subscriptions = broker.tree.read().len() as u64;
     metric(
         "courtier_subscriptions",
@@ -141,6 +216,24 @@ pub fn render(broker: &Broker) -> String {
         &[("", retained)],
     );
     out
+}
+
+/// `(online, offline, queued messages)` over every session. The registry
+/// lock is held only to copy the session list; each session's own lock
+/// only to read two fields (the registry → session lock order is kept).
+fn sessions(broker: &Broker) -> (u64, u64, u64) {
+    let all: Vec<_> = broker.sessions.lock().values().cloned().collect();
+    let (mut online, mut offline, mut queued) = (0, 0, 0);
+    for session in all {
+        let st = session.state.lock();
+        if st.owner.is_some() {
+            online += 1;
+        } else {
+            offline += 1;
+        }
+        queued += st.queue.len() as u64;
+    }
+    (online, offline, queued)
 }
 
 #[cfg(test)]
@@ -176,6 +269,6 @@ mod tests {
                 value.parse::<u64>().expect("a number");
             }
         }
-        assert_eq!(names, 16);
+        assert_eq!(names, 22);
     }
 }

@@ -111,6 +111,17 @@ async fn counters_follow_traffic_and_refusals() {
         ),
         0
     );
+    // By QoS: three QoS 1 PUBLISH of 4 bytes in, two out.
+    let qos1 = |name: &str| sample(&after, &format!("{name}{{qos=\"1\"}}"));
+    assert_eq!(qos1("courtier_publish_received_total"), 3);
+    assert_eq!(qos1("courtier_payload_received_bytes_total"), 12);
+    assert_eq!(qos1("courtier_publish_sent_total"), 2);
+    assert_eq!(
+        sample(&after, "courtier_publish_received_total{qos=\"0\"}"),
+        0
+    );
+    assert_eq!(sample(&after, "courtier_sessions{state=\"online\"}"), 2);
+    assert_eq!(sample(&after, "courtier_queued_messages"), 0);
 
     // A will the ACL refuses is an authorization failure at CONNECT.
     let mut willing = connect_packet(V5, "willing");
@@ -126,6 +137,35 @@ async fn counters_follow_traffic_and_refusals() {
     assert!(matches!(c.recv().await, Packet::ConnAck(a) if a.reason == ReasonCode::NotAuthorized));
     let (_, _, last) = get(http, "/metrics").await;
     assert_eq!(sample(&last, "courtier_auth_failures_total"), 1);
+}
+
+#[tokio::test]
+async fn store_commits_and_offline_queues_are_measured() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = courtier_e2e::start_broker_in(dir.path(), &["--http", "127.0.0.1:0"]);
+    let http = b.http.expect("HTTP listener");
+    // A persistent session: its SUBSCRIBE is durable before SUBACK.
+    let mut keep = connect_packet(V5, "keeper");
+    keep.clean_start = false;
+    keep.properties.session_expiry_interval = Some(3600);
+    let (mut sub, _) = RawClient::connect(b.addr, keep).await;
+    sub.subscribe("maMaison/#", QoS::AtLeastOnce).await;
+    sub.send(&Packet::Disconnect(Default::default())).await;
+    sub.expect_closed().await;
+    // Two messages queue for it while it is away.
+    let (mut p, _) = RawClient::connect(b.addr, connect_packet(V5, "pub")).await;
+    for id in 1..=2 {
+        p.send(&publish("maMaison/salon", b"19", QoS::AtLeastOnce, id))
+            .await;
+        assert!(matches!(p.recv().await, Packet::Ack(_)));
+    }
+    let (_, _, body) = get(http, "/metrics").await;
+    assert!(sample(&body, "courtier_store_commits_total") >= 1, "{body}");
+    assert!(
+        sample(&body, "courtier_store_ops_total") >= sample(&body, "courtier_store_commits_total")
+    );
+    assert_eq!(sample(&body, "courtier_sessions{state=\"offline\"}"), 1);
+    assert_eq!(sample(&body, "courtier_queued_messages"), 2);
 }
 
 #[test]

@@ -265,7 +265,8 @@ impl Connection {
         now: Instant,
         out: &mut BytesMut,
     ) -> Result<(), ProtocolViolation> {
-        Metrics::add(&self.broker.metrics.messages_received, 1);
+        let metrics = &self.broker.metrics;
+        metrics.publish(false, p.qos_pid.qos(), p.payload.len());
         if !p.properties.subscription_identifiers.is_empty() {
             return Err(ProtocolViolation::SubscriptionIdFromClient);
         }
@@ -674,7 +675,8 @@ impl Connection {
         let start = out.len();
         match publish.encode_within(self.version, self.limits.client_max_packet, out) {
             Ok(()) => {
-                Metrics::add(&self.broker.metrics.messages_sent, 1);
+                let payload = msg.payload.len();
+                self.broker.metrics.publish(true, qos_pid.qos(), payload);
                 if let Some(alias) = new_alias {
                     self.outbound_aliases.insert(msg.topic.clone(), alias);
                 }

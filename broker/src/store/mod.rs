@@ -154,6 +154,22 @@ struct Shared {
     committed: watch::Sender<u64>,
     next_id: AtomicU64,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// What the writer did, for `/metrics`.
+    stats: StoreStats,
+}
+
+/// Counters of the writer thread: transactions, ops and time spent
+/// committing (the latency a PUBACK that must be durable waits on).
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Ops in them.
+    pub ops: AtomicU64,
+    /// Microseconds spent in `commit`, in total.
+    pub commit_micros: AtomicU64,
+    /// The longest single commit, microseconds.
+    pub max_commit_micros: AtomicU64,
 }
 
 /// The broker's side of the store: ordered appends, group commit, tickets.
@@ -167,6 +183,11 @@ impl StoreHandle {
     /// No persistence (`--in-memory`, unit tests).
     pub fn disabled() -> Self {
         Self::default()
+    }
+
+    /// The writer's counters; `None` without persistence.
+    pub fn stats(&self) -> Option<&StoreStats> {
+        self.shared.as_ref().map(|s| &s.stats)
     }
 
     /// Load `store` and start its writer thread.
@@ -189,6 +210,7 @@ impl StoreHandle {
             committed: watch::Sender::new(0),
             next_id: AtomicU64::new(next_id),
             writer: Mutex::new(None),
+            stats: StoreStats::default(),
         });
         let writer_shared = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
@@ -291,12 +313,19 @@ fn write_loop(shared: &Shared, store: &mut dyn Store) {
                 pending.closing,
             )
         };
-        if !ops.is_empty()
-            && let Err(e) = store.commit(&ops)
-        {
-            tracing::error!(error = %e, "store commit failed; acknowledgements that need it are refused");
-            shared.committed.send_replace(u64::MAX);
-            return;
+        if !ops.is_empty() {
+            let started = std::time::Instant::now();
+            if let Err(e) = store.commit(&ops) {
+                tracing::error!(error = %e, "store commit failed; acknowledgements that need it are refused");
+                shared.committed.send_replace(u64::MAX);
+                return;
+            }
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let stats = &shared.stats;
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.ops.fetch_add(ops.len() as u64, Ordering::Relaxed);
+            stats.commit_micros.fetch_add(micros, Ordering::Relaxed);
+            stats.max_commit_micros.fetch_max(micros, Ordering::Relaxed);
         }
         shared.committed.send_replace(generation);
         if closing {
