@@ -28,6 +28,7 @@ use tokio::net::TcpStream;
 pub mod browser;
 pub mod certs;
 pub mod deflate;
+pub mod http;
 pub mod transport;
 pub mod ws;
 

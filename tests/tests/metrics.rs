@@ -4,35 +4,16 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use courtier_e2e::{RawClient, TIMEOUT, connect_packet, publish, start_broker};
+use courtier_e2e::{RawClient, connect_packet, publish, start_broker};
 use courtier_proto::packet::AckKind;
 use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 
-/// One plain HTTP/1.1 GET: the status line's code, the content type and the body.
+/// `GET path`: status, content type, body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    s.write_all(request.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    tokio::time::timeout(TIMEOUT, s.read_to_end(&mut raw))
-        .await
-        .expect("the response ends")
-        .expect("read");
-    let text = String::from_utf8(raw).expect("UTF-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
-    let code = head[9..12].parse().expect("status code");
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-type: ")
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    (code, content_type, body.to_owned())
+    let r = courtier_e2e::http::get(addr, path).await;
+    (r.status, r.content_type, r.body)
 }
 
 /// The value of the sample named exactly `series` (labels included).

@@ -152,14 +152,7 @@ async fn a_broken_file_on_reload_keeps_the_policy_in_force() {
 }
 
 async fn metrics(http: std::net::SocketAddr) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(http).await.expect("connect");
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("send");
-    let mut body = String::new();
-    s.read_to_string(&mut body).await.expect("read");
-    body
+    courtier_e2e::http::get(http, "/metrics").await.body
 }
 
 /// Whether a TLS handshake to `addr` trusting `config` succeeds.
