@@ -251,7 +251,7 @@ impl Broker {
                 Some(session) => {
                     let mut st = session.state.lock();
                     if let Some(old) = st.owner.take() {
-                        old.kick.notify_one();
+                        old.link.take_over();
                     }
                     st.owner = Some(conn);
                     st.generation += 1;
@@ -439,7 +439,7 @@ impl Broker {
             (filters, st.pending_will.take(), st.owner.take())
         };
         if let Some(owner) = owner {
-            owner.kick.notify_one();
+            owner.link.take_over();
         }
         session.release_waiters();
         if !filters.is_empty() {

@@ -7,15 +7,21 @@ use std::time::Duration;
 use bytes::Bytes;
 use courtier_proto::packet::{LastWill, PublishProperties, SubscriptionOptions, WillProperties};
 use courtier_proto::{QoS, TopicFilter, TopicName};
-use tokio::sync::Notify;
 
 use super::*;
 use crate::metrics::Metrics;
+use crate::session::link::{ClientInfo, ConnLink, KickReason};
 
 fn handle(id: u64) -> ConnHandle {
     ConnHandle {
         id,
-        kick: Arc::new(Notify::new()),
+        link: Arc::new(ConnLink::new(ClientInfo {
+            peer: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
+            user: None,
+            version: courtier_proto::ProtocolVersion::V5,
+            connected_at: 0,
+            keep_alive: 0,
+        })),
     }
 }
 
@@ -146,14 +152,15 @@ async fn session_expiry_ends_the_session_and_publishes_a_later_will() {
 async fn takeover_kicks_the_old_connection_and_keeps_the_session() {
     let b = broker();
     let old = handle(1);
-    let kicked = Arc::clone(&old.kick);
+    let kicked = Arc::clone(&old.link);
     let first = b.attach(&"c".into(), false, u32::MAX, 10, old).session;
     let second = b.attach(&"c".into(), false, u32::MAX, 10, handle(2));
     assert!(second.present);
     assert!(Arc::ptr_eq(&first, &second.session));
-    tokio::time::timeout(Duration::from_secs(1), kicked.notified())
+    let reason = tokio::time::timeout(Duration::from_secs(1), kicked.kicked())
         .await
         .expect("old connection kicked");
+    assert_eq!(reason, KickReason::TakenOver);
     // The old connection's late detach must not take the session offline.
     b.detach(&first, 1, None);
     assert!(first.state.lock().owner.as_ref().is_some_and(|o| o.id == 2));

@@ -10,13 +10,13 @@ use bytes::BytesMut;
 use bytestring::ByteString;
 use courtier_proto::packet::{ConnAck, ConnAckProperties, Connect};
 use courtier_proto::{DecodeError, Packet, ProtocolVersion, ReasonCode};
-use tokio::sync::Notify;
 
 use super::protocol::{Connection, Limits};
 use crate::auth::{Identity, Policy};
 use crate::broker::Broker;
 use crate::metrics::Metrics;
 use crate::session::ConnHandle;
+use crate::session::link::{ClientInfo, ConnLink, unix_now};
 use crate::transport::Peer;
 
 /// Answer a CONNECT that failed to decode: an unsupported protocol level gets
@@ -235,7 +235,13 @@ pub(super) fn accept(
         .receive_maximum
         .map_or(u16::MAX, NonZeroU16::get);
     let window = usize::from(client_receive_max.min(cfg.max_inflight));
-    let kick = Arc::new(Notify::new());
+    let link = Arc::new(ConnLink::new(ClientInfo {
+        peer: peer.addr,
+        user,
+        version,
+        connected_at: unix_now(),
+        keep_alive,
+    }));
     let conn_id = broker.next_conn_id();
     let attached = broker.attach(
         &client_id,
@@ -244,7 +250,7 @@ pub(super) fn accept(
         window,
         ConnHandle {
             id: conn_id,
-            kick: Arc::clone(&kick),
+            link: Arc::clone(&link),
         },
     );
 
@@ -291,13 +297,12 @@ pub(super) fn accept(
         Arc::clone(broker),
         attached.session,
         conn_id,
-        kick,
+        link,
         client_id,
         version,
         connect.will.map(Box::new),
         limits,
     );
-    conn.set_username(user);
     if present {
         conn.resend_inflight(now, out);
     }

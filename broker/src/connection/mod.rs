@@ -23,6 +23,7 @@ use self::buffer::ReadBuffer;
 pub use self::protocol::Connection;
 use crate::broker::Broker;
 use crate::metrics::Metrics;
+use crate::session::link::KickReason;
 use crate::transport::Peer;
 
 /// The write buffer is given back after a burst larger than this.
@@ -96,6 +97,8 @@ pub enum End {
     KeepAliveTimeout,
     /// Another connection took the client id.
     TakenOver,
+    /// An operator closed the connection (admin API).
+    Kicked,
     /// The broker is shutting down.
     Shutdown,
     /// The peer closed the stream or it failed.
@@ -109,6 +112,7 @@ impl End {
             Self::Violation(v) => Some(v.reason_code()),
             Self::KeepAliveTimeout => Some(ReasonCode::KeepAliveTimeout),
             Self::TakenOver => Some(ReasonCode::SessionTakenOver),
+            Self::Kicked => Some(ReasonCode::AdministrativeAction),
             Self::Shutdown => Some(ReasonCode::ServerShuttingDown),
             Self::ClientDisconnect { .. } | Self::Closed => None,
         }
@@ -233,7 +237,7 @@ where
 {
     let broker = Arc::clone(conn.broker());
     let session = Arc::clone(conn.session());
-    let kick = Arc::clone(conn.kick());
+    let link = Arc::clone(conn.link());
     let keep_alive = conn.keep_alive();
     let mut last_packet = tokio::time::Instant::now();
     loop {
@@ -267,7 +271,10 @@ where
         tokio::select! {
             biased;
             _ = shutdown.changed() => return End::Shutdown,
-            () = kick.notified() => return End::TakenOver,
+            reason = link.kicked() => return match reason {
+                KickReason::TakenOver => End::TakenOver,
+                KickReason::Administrative => End::Kicked,
+            },
             r = reader.read_buf(&mut rbuf.buf), if reading => {
                 match r {
                     Ok(0) | Err(_) => return End::Closed,

@@ -16,7 +16,6 @@ use courtier_proto::packet::{
     Unsubscribe,
 };
 use courtier_proto::{Packet, PacketId, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName};
-use tokio::sync::Notify;
 
 use super::{End, ProtocolViolation, disconnect_packet};
 use crate::auth::{AclFile, Identity};
@@ -25,6 +24,7 @@ use crate::message::Message;
 use crate::metrics::{DropReason, Metrics};
 use crate::router::SubscriptionEntry;
 use crate::session::inflight::{InflightState, InflightWindow};
+use crate::session::link::ConnLink;
 use crate::session::queue::Outgoing;
 use crate::session::{SessionKey, SessionShared};
 use crate::store::{Op, OutboundState, Ticket};
@@ -55,7 +55,8 @@ pub struct Connection {
     /// The session's identity in the subscription tree.
     key: SessionKey,
     conn_id: u64,
-    kick: Arc<Notify>,
+    /// The kick signal and what the admin API shows (the user name too).
+    link: Arc<ConnLink>,
     client_id: ByteString,
     version: ProtocolVersion,
     /// Boxed: most clients have no will, and idle connections must stay small.
@@ -67,9 +68,6 @@ pub struct Connection {
     outbound_aliases: HashMap<TopicName, NonZeroU16>,
     /// Scratch space reused by [`Connection::flush_queue`].
     sendable: Vec<(Option<PacketId>, Outgoing)>,
-    /// Who authorization decides for: the verified TLS client
-    /// certificate's Common Name, else CONNECT's user name.
-    username: Option<Box<str>>,
     /// The store ticket that must be durable before the write buffer may
     /// go out (an acknowledgement promising durability is in it).
     durable_before_write: Option<Ticket>,
@@ -84,7 +82,7 @@ impl Connection {
         broker: Arc<Broker>,
         session: Arc<SessionShared>,
         conn_id: u64,
-        kick: Arc<Notify>,
+        link: Arc<ConnLink>,
         client_id: ByteString,
         version: ProtocolVersion,
         will: Option<Box<LastWill>>,
@@ -98,7 +96,7 @@ impl Connection {
             key: SessionKey(Arc::clone(&session)),
             session,
             conn_id,
-            kick,
+            link,
             client_id,
             version,
             will,
@@ -106,7 +104,6 @@ impl Connection {
             inbound_aliases: Vec::new(),
             outbound_aliases: HashMap::new(),
             sendable: Vec::new(),
-            username: None,
             durable_before_write: None,
             flow: None,
         }
@@ -122,9 +119,9 @@ impl Connection {
         &self.session
     }
 
-    /// The takeover signal.
-    pub(super) fn kick(&self) -> &Arc<Notify> {
-        &self.kick
+    /// The kick signal (takeover, operator).
+    pub(super) fn link(&self) -> &Arc<ConnLink> {
+        &self.link
     }
 
     /// The keep alive in force.
@@ -142,15 +139,16 @@ impl Connection {
         self.version
     }
 
-    /// The identity authorization decides for, if any.
+    /// The identity authorization decides for, if any: the verified TLS
+    /// client certificate's Common Name, else CONNECT's user name.
     pub fn username(&self) -> Option<&str> {
-        self.username.as_deref()
+        self.link.info.user.as_deref()
     }
 
     /// Authorization's view of this client.
     fn identity(&self) -> Identity<'_> {
         Identity {
-            user: self.username.as_deref(),
+            user: self.link.info.user.as_deref(),
             client_id: &self.client_id,
         }
     }
@@ -198,11 +196,6 @@ impl Connection {
     /// The write buffer may go out only once `ticket` is durable.
     fn wait_for(&mut self, ticket: Option<Ticket>) {
         self.durable_before_write = self.durable_before_write.max(ticket);
-    }
-
-    /// Record who authorization decides for.
-    pub(super) fn set_username(&mut self, name: Option<Box<str>>) {
-        self.username = name;
     }
 
     fn write(&self, packet: &Packet, out: &mut BytesMut) {

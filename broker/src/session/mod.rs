@@ -12,6 +12,7 @@
 
 mod flow;
 pub mod inflight;
+pub mod link;
 pub mod queue;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use tokio::sync::Notify;
 
 pub use self::flow::{Blocked, Offer};
 use self::inflight::{InboundQos2, InflightWindow};
+use self::link::ConnLink;
 use self::queue::{OutboundQueue, Outgoing, PushOutcome};
 use crate::metrics::{DropReason, Metrics};
 use crate::router::SubscriptionEntry;
@@ -65,8 +67,8 @@ impl std::fmt::Debug for SessionKey {
 pub struct ConnHandle {
     /// Unique per accepted connection.
     pub id: u64,
-    /// Woken to tell that connection it was taken over.
-    pub kick: Arc<Notify>,
+    /// Ends that connection (takeover, operator's kick) and describes it.
+    pub link: Arc<ConnLink>,
 }
 
 /// A will waiting for its Will Delay Interval (or session end).

@@ -1,0 +1,117 @@
+//! The link between a session and the connection attached to it: the
+//! signal that ends that connection (takeover, session end, or an operator's
+//! kick) and what the admin API shows about it.
+//!
+//! One allocation per connection holds both, shared by the session's
+//! [`super::ConnHandle`] and the connection task: idle connections must stay
+//! small, so nothing of this is copied into the connection itself.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use courtier_proto::ProtocolVersion;
+use tokio::sync::Notify;
+
+/// What an operator may want to know about a connected client, fixed at CONNECT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's address (behind a trusted proxy, the forwarded one).
+    pub peer: SocketAddr,
+    /// Who authorization decides for: the verified certificate's Common
+    /// Name, else CONNECT's user name.
+    pub user: Option<Box<str>>,
+    /// The protocol version of CONNECT.
+    pub version: ProtocolVersion,
+    /// When CONNACK was sent, Unix seconds.
+    pub connected_at: u64,
+    /// The keep alive in force, seconds (0 = off).
+    pub keep_alive: u16,
+}
+
+/// Shared by a session's owner handle and its connection task.
+#[derive(Debug)]
+pub struct ConnLink {
+    /// Woken to end the connection: it was taken over, its session ended, or
+    /// an operator kicked it ([`ConnLink::kick_by_admin`]).
+    kick: Notify,
+    /// Set before `kick` is notified by an operator, so the connection can
+    /// tell the client why (v5 DISCONNECT 0x98 instead of 0x8E).
+    by_admin: AtomicBool,
+    /// The client's details.
+    pub info: ClientInfo,
+}
+
+/// Why [`ConnLink::kicked`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KickReason {
+    /// Another connection took the session, or the session ended.
+    TakenOver,
+    /// An operator closed the connection through the admin API.
+    Administrative,
+}
+
+impl ConnLink {
+    /// A link for a connection described by `info`.
+    pub fn new(info: ClientInfo) -> Self {
+        Self {
+            kick: Notify::new(),
+            by_admin: AtomicBool::new(false),
+            info,
+        }
+    }
+
+    /// Tell the connection it was taken over (or its session ended).
+    pub fn take_over(&self) {
+        // `notify_one` keeps a permit when the task is not waiting yet, so
+        // a kick between two `select!`s is not lost.
+        self.kick.notify_one();
+    }
+
+    /// Tell the connection an operator closes it.
+    pub fn kick_by_admin(&self) {
+        self.by_admin.store(true, Ordering::Release);
+        self.kick.notify_one();
+    }
+
+    /// Wait until the connection must end, and say why.
+    pub async fn kicked(&self) -> KickReason {
+        self.kick.notified().await;
+        if self.by_admin.load(Ordering::Acquire) {
+            KickReason::Administrative
+        } else {
+            KickReason::TakenOver
+        }
+    }
+}
+
+/// Now as Unix seconds (0 if the clock is before 1970).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link() -> ConnLink {
+        ConnLink::new(ClientInfo {
+            peer: SocketAddr::from(([127, 0, 0, 1], 5)),
+            user: None,
+            version: ProtocolVersion::V5,
+            connected_at: 1,
+            keep_alive: 60,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_kick_before_the_wait_is_kept_and_says_who_kicked() {
+        let l = link();
+        l.take_over();
+        assert_eq!(l.kicked().await, KickReason::TakenOver);
+        let l = link();
+        l.kick_by_admin();
+        assert_eq!(l.kicked().await, KickReason::Administrative);
+    }
+}
