@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::admin::AdminToken;
 use crate::auth::{AccessControl, AccessError};
 use crate::transport::tls::TlsFiles;
 
@@ -52,6 +53,9 @@ pub enum ConfigError {
     /// file and line).
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The admin token file cannot be used.
+    #[error("`admin_token_file`: {0}")]
+    AdminTokenFile(String),
 }
 
 /// How log lines are written.
@@ -184,6 +188,13 @@ pub struct Options {
     /// with %c/%u); once set, what it does not grant is refused.
     #[arg(long, value_name = "FILE")]
     pub acl_file: Option<PathBuf>,
+    /// Bearer token that opens the admin API (/api/v1) on the HTTP listeners; without
+    /// it (or admin_token_file) the API is off. Prefer admin_token_file: flags show in `ps`.
+    #[arg(long, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+    /// File whose first line is the admin token, read at start.
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
 }
 
 /// The validated settings the server runs with.
@@ -245,6 +256,8 @@ pub struct Config {
     /// Who may connect and what they may touch: the password file, the
     /// anonymous policy and the ACL, reloadable.
     pub access: Arc<AccessControl>,
+    /// Opens the admin API; `None` = the API answers 404.
+    pub admin_token: Option<AdminToken>,
 }
 
 impl Default for Config {
@@ -280,6 +293,7 @@ impl Default for Config {
             max_connection_rate: 0,
             max_connections_per_listener: 0,
             access: Arc::new(AccessControl::default()),
+            admin_token: None,
         }
     }
 }
@@ -341,6 +355,8 @@ impl Options {
             password_file: self.password_file.or(file.password_file),
             allow_anonymous: self.allow_anonymous.or(file.allow_anonymous),
             acl_file: self.acl_file.or(file.acl_file),
+            admin_token: self.admin_token.or(file.admin_token),
+            admin_token_file: self.admin_token_file.or(file.admin_token_file),
         }
     }
 
@@ -419,6 +435,12 @@ impl Options {
             ));
         }
         let ws_path = self.ws_path.unwrap_or(d.ws_path);
+        if ws_path.starts_with("/api/") || ws_path == "/api" {
+            return Err(invalid(
+                "ws_path",
+                "cannot be under /api/, where the admin API is served (use /mqtt)",
+            ));
+        }
         if ws_path == crate::transport::http::METRICS_PATH {
             return Err(invalid(
                 "ws_path",
@@ -451,6 +473,21 @@ impl Options {
             (d.tcp, d.http)
         } else {
             (self.tcp, self.http)
+        };
+        let admin_token = match (self.admin_token, self.admin_token_file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "admin_token",
+                    "and `admin_token_file` are both set (keep one, preferably the file)",
+                ));
+            }
+            (Some(text), None) => {
+                Some(AdminToken::new(&text).map_err(|problem| invalid("admin_token", problem))?)
+            }
+            (None, Some(path)) => {
+                Some(AdminToken::from_file(&path).map_err(ConfigError::AdminTokenFile)?)
+            }
+            (None, None) => None,
         };
         let listeners = [&tcp, &http, &self.tls, &self.https];
         let access = AccessControl::load(
@@ -493,6 +530,7 @@ impl Options {
                 .max_connections_per_listener
                 .unwrap_or(d.max_connections_per_listener),
             access: Arc::new(access),
+            admin_token,
         })
     }
 }
@@ -625,6 +663,7 @@ mod tests {
         assert_eq!(from_file.ws_allowed_origins, defaults.ws_allowed_origins);
         assert_eq!(from_file.trusted_proxies, defaults.trusted_proxies);
         assert_eq!(from_file.access.summary(), defaults.access.summary());
+        assert_eq!(from_file.admin_token, defaults.admin_token);
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! - [`message`]: the `Arc`-shared application message. [`metrics`]: counters.
 //!   [`limits`]: connection rate and slots, topic shape.
 //! - [`sys`]: the `$SYS/broker/...` topics. [`prometheus`]: `GET /metrics`.
+//! - [`admin`]: the admin API, JSON under `/api/v1` (clients and kick,
+//!   sessions, retained messages, users), off without `admin_token`.
 //! - [`reload`]: password file, ACL file and TLS certificate reloaded on
 //!   SIGHUP and on file change, connections kept.
 //! - [`store`]: durability: the narrow `Store` backend interface, the
@@ -30,6 +32,7 @@
 //! policy written beside it; payloads are never copied on fan-out; peer input
 //! never panics.
 
+pub mod admin;
 pub mod auth;
 pub mod broker;
 pub mod client;

@@ -119,6 +119,12 @@ impl<M: Clone> RetainedStore<M> {
     /// A `$share/` filter gets none: retained messages are not sent when a
     /// shared subscription is made (4.8.2).
     pub fn matching(&self, filter: &TopicFilter, out: &mut Vec<M>) {
+        self.matching_up_to(filter, usize::MAX, out);
+    }
+
+    /// [`Self::matching`], stopping once `out` holds `limit` messages (the
+    /// admin API browses a store that may hold millions).
+    pub fn matching_up_to(&self, filter: &TopicFilter, limit: usize, out: &mut Vec<M>) {
         if filter.is_shared() {
             return;
         }
@@ -126,6 +132,10 @@ impl<M: Clone> RetainedStore<M> {
         let mut stack: SmallVec<[Frame<'_, '_, M>; 16]> = SmallVec::new();
         stack.push(Frame::Filter(root, Some(filter.as_str())));
         while let Some(frame) = stack.pop() {
+            if out.len() >= limit {
+                out.truncate(limit);
+                return;
+            }
             let (node, rest) = match frame {
                 Frame::Subtree(node) => {
                     out.extend(node.message.iter().cloned());

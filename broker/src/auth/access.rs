@@ -127,6 +127,11 @@ impl AccessControl {
         self.sources.acl_file.is_some()
     }
 
+    /// The configured password file, which the admin API edits.
+    pub fn password_file(&self) -> Option<&Path> {
+        self.sources.password_file.as_deref()
+    }
+
     /// The files a reload reads.
     pub fn files(&self) -> impl Iterator<Item = &Path> {
         [&self.sources.password_file, &self.sources.acl_file]

@@ -117,6 +117,11 @@ impl PasswordFile {
         self.users.is_empty()
     }
 
+    /// The user names, in no particular order.
+    pub fn users(&self) -> impl Iterator<Item = &str> {
+        self.users.keys().map(String::as_str)
+    }
+
     /// Whether `user` exists and `password` is theirs.
     pub fn verify(&self, user: &str, password: &[u8]) -> bool {
         self.users.get(user).is_some_and(|h| h.verify(password))

@@ -93,6 +93,11 @@ impl Authenticator {
         }
     }
 
+    /// The password file in force, if one is configured.
+    pub fn password_file(&self) -> Option<&PasswordFile> {
+        self.passwords.as_ref().map(|(_, file)| file)
+    }
+
     /// Whether [`Self::check`] of this user name verifies a password hash
     /// (slow by design: callers run it off the async workers).
     pub fn verifies_hash(&self, username: Option<&str>) -> bool {

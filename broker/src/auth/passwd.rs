@@ -58,33 +58,50 @@ pub enum PasswdError {
 
 /// Run the subcommand; the error is printed by the caller.
 pub fn run(args: PasswdArgs) -> Result<(), PasswdError> {
-    if args.user.is_empty() || args.user.contains([':', '\n', '\r']) {
-        return Err(PasswdError::BadUser);
-    }
-    let io = |e| PasswdError::Io(args.file.clone(), e);
-    let old = if args.create {
-        String::new()
-    } else {
-        std::fs::read_to_string(&args.file).map_err(io)?
-    };
-    let new_line = if args.delete {
+    let password = if args.delete {
         None
     } else {
-        let password = match args.password {
+        Some(match args.password {
             Some(p) => p,
             None => prompt_twice()?,
-        };
-        if password.is_empty() {
-            return Err(PasswdError::EmptyPassword);
-        }
-        let hash = StoredHash::argon2id(password.as_bytes())?;
-        Some(format!("{}:{}", args.user, hash.to_file_text()))
+        })
     };
-    let (text, found) = update(&old, &args.user, new_line.as_deref());
-    if args.delete && !found {
-        return Err(PasswdError::NotFound(args.file, args.user));
+    edit(&args.file, &args.user, password.as_deref(), args.create).map(|_| ())
+}
+
+/// Set `user`'s password in `file` (argon2id), or delete `user` when
+/// `password` is `None`; with `create` the file starts empty. The file is
+/// replaced atomically. Returns whether `user` was in the file before.
+/// Shared by `courtier passwd` and the admin API.
+pub fn edit(
+    file: &Path,
+    user: &str,
+    password: Option<&str>,
+    create: bool,
+) -> Result<bool, PasswdError> {
+    if user.is_empty() || user.contains([':', '\n', '\r']) {
+        return Err(PasswdError::BadUser);
     }
-    write_atomically(&args.file, text.as_bytes()).map_err(io)
+    let io = |e| PasswdError::Io(file.to_owned(), e);
+    let old = if create {
+        String::new()
+    } else {
+        std::fs::read_to_string(file).map_err(io)?
+    };
+    let new_line = match password {
+        None => None,
+        Some("") => return Err(PasswdError::EmptyPassword),
+        Some(password) => {
+            let hash = StoredHash::argon2id(password.as_bytes())?;
+            Some(format!("{user}:{}", hash.to_file_text()))
+        }
+    };
+    let (text, found) = update(&old, user, new_line.as_deref());
+    if password.is_none() && !found {
+        return Err(PasswdError::NotFound(file.to_owned(), user.to_owned()));
+    }
+    write_atomically(file, text.as_bytes()).map_err(io)?;
+    Ok(found)
 }
 
 /// `text` with `user`'s entry replaced by `line` (or removed when `None`;

@@ -1,5 +1,6 @@
 //! The HTTP and HTTPS listeners: `GET <ws_path>` (default `/mqtt`) upgraded
-//! to MQTT over WebSocket, and the web app's static build served from
+//! to MQTT over WebSocket, `/metrics`, the admin API under `/api/v1`
+//! ([`crate::admin`]), and the web app's static build served from
 //! `--web-root` at `/`.
 //!
 //! The upgrade is refused before any MQTT byte flows when the client offers
@@ -73,6 +74,7 @@ pub async fn serve(
         }
     };
     let ws_path = config.ws_path.clone();
+    let admin = crate::admin::router(Arc::clone(&broker));
     let state = HttpState {
         broker,
         budget,
@@ -81,6 +83,7 @@ pub async fn serve(
     let mut app = Router::new()
         .route(&ws_path, get(upgrade))
         .route(METRICS_PATH, get(metrics))
+        .nest(crate::admin::API_PATH, admin)
         .with_state(state);
     if let Some(root) = web_root {
         app = app.fallback_service(ServeDir::new(root));
