@@ -254,6 +254,11 @@ impl RawClient {
         (c, ack)
     }
 
+    /// The client's own address, as the broker sees it over loopback.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream.local_addr().expect("a connected socket")
+    }
+
     /// Encode and send one packet.
     pub async fn send(&mut self, packet: &Packet) {
         let mut buf = BytesMut::new();
