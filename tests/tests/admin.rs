@@ -121,6 +121,12 @@ async fn the_api_is_off_without_a_token_and_closed_to_a_wrong_one() {
     let (code, json) = admin(&b, "GET", "/api/v1/clients?limit=5000", None).await;
     assert_eq!(code, 400);
     assert!(error(&json).contains("limit"), "{json}");
+    let (code, json) = admin(&b, "GET", "/api/v1/acl", None).await;
+    assert_eq!(
+        (code, json["configured"].as_bool()),
+        (200, Some(false)),
+        "{json}"
+    );
     let (code, json) = admin(&b, "GET", "/api/v1/users", None).await;
     assert_eq!(code, 409, "no password file");
     assert!(error(&json).contains("password_file"), "{json}");

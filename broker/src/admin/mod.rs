@@ -15,7 +15,9 @@
 //!   their subscriptions.
 //! - [`retained`]: browse and clear retained messages.
 //! - [`users`]: the password file's users, with password rules.
+//! - [`acl`]: the ACL rules in force, read-only.
 
+pub mod acl;
 pub mod clients;
 pub mod error;
 pub mod overview;
@@ -65,6 +67,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(broker: Arc<Broker>) -> Router<S
         .route("/retained/{*topic}", delete(delete_retained))
         .route("/users", get(get_users).post(post_user))
         .route("/users/{username}", delete(delete_user))
+        .route("/acl", get(get_acl))
         .fallback(|| async { ApiError::not_found("no such admin API path") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -112,6 +115,10 @@ fn page(query: Result<Query<PageQuery>, QueryRejection>) -> Result<Page, ApiErro
 fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
     path.map(|Path(p)| p)
         .map_err(|r| ApiError::new(r.status(), r.body_text()))
+}
+
+async fn get_acl(State(broker): State<Arc<Broker>>) -> Json<acl::AclView> {
+    Json(acl::acl(&broker))
 }
 
 async fn get_overview(State(broker): State<Arc<Broker>>) -> Json<overview::Overview> {

@@ -79,6 +79,16 @@ enum Access {
 }
 
 impl Access {
+    /// The keyword as written in the file.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::ReadWrite => "readwrite",
+            Self::Deny => "deny",
+        }
+    }
+
     fn reads(self) -> bool {
         matches!(self, Self::Read | Self::ReadWrite)
     }
@@ -94,6 +104,17 @@ struct Rule {
     access: Access,
     /// A valid topic filter; for patterns, before `%c` / `%u` substitution.
     filter: Box<str>,
+}
+
+impl Rule {
+    fn view<'a>(&'a self, user: Option<&'a str>, pattern: bool) -> RuleView<'a> {
+        RuleView {
+            user,
+            pattern,
+            access: self.access.as_str(),
+            filter: &self.filter,
+        }
+    }
 }
 
 /// What a check is about.
@@ -121,6 +142,19 @@ pub struct Identity<'a> {
     pub user: Option<&'a str>,
     /// Its client identifier.
     pub client_id: &'a str,
+}
+
+/// One rule as written, for display (the admin API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleView<'a> {
+    /// The `user` line above a `topic` rule; `None` for anonymous rules and patterns.
+    pub user: Option<&'a str>,
+    /// A `pattern` line (every client, `%c`/`%u` substituted).
+    pub pattern: bool,
+    /// `read`, `write`, `readwrite` or `deny`.
+    pub access: &'static str,
+    /// The filter as written.
+    pub filter: &'a str,
 }
 
 /// The rules of an ACL file.
@@ -195,6 +229,18 @@ impl AclFile {
             + self.patterns.len()
             + self.users.values().map(Vec::len).sum::<usize>();
         (self.users.len(), rules)
+    }
+
+    /// Every rule: anonymous ones, then each user's (users in no
+    /// particular order), then the patterns; each list in file order.
+    pub fn rules(&self) -> impl Iterator<Item = RuleView<'_>> {
+        let anonymous = self.anonymous.iter().map(|r| r.view(None, false));
+        let users = self
+            .users
+            .iter()
+            .flat_map(|(u, rules)| rules.iter().map(move |r| r.view(Some(u), false)));
+        let patterns = self.patterns.iter().map(|r| r.view(None, true));
+        anonymous.chain(users).chain(patterns)
     }
 
     /// May `who` publish to `topic`?
