@@ -157,10 +157,10 @@ async fn takeover_kicks_the_old_connection_and_keeps_the_session() {
     let second = b.attach(&"c".into(), false, u32::MAX, 10, handle(2));
     assert!(second.present);
     assert!(Arc::ptr_eq(&first, &second.session));
-    let reason = tokio::time::timeout(Duration::from_secs(1), kicked.kicked())
+    tokio::time::timeout(Duration::from_secs(1), kicked.kicked())
         .await
         .expect("old connection kicked");
-    assert_eq!(reason, KickReason::TakenOver);
+    assert_eq!(kicked.reason(), KickReason::TakenOver);
     // The old connection's late detach must not take the session offline.
     b.detach(&first, 1, None);
     assert!(first.state.lock().owner.as_ref().is_some_and(|o| o.id == 2));

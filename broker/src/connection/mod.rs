@@ -271,7 +271,7 @@ where
         tokio::select! {
             biased;
             _ = shutdown.changed() => return End::Shutdown,
-            reason = link.kicked() => return match reason {
+            () = link.kicked() => return match link.reason() {
                 KickReason::TakenOver => End::TakenOver,
                 KickReason::Administrative => End::Kicked,
             },

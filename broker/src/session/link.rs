@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use courtier_proto::ProtocolVersion;
 use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
 
 /// What an operator may want to know about a connected client, fixed at CONNECT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +74,16 @@ impl ConnLink {
         self.kick.notify_one();
     }
 
-    /// Wait until the connection must end, and say why.
-    pub async fn kicked(&self) -> KickReason {
-        self.kick.notified().await;
+    /// Resolves when the connection must end ([`ConnLink::reason`] says
+    /// why). The plain `Notified`, not an `async fn` around it: the
+    /// connection task's future, held by every idle connection, stays as
+    /// small as before.
+    pub fn kicked(&self) -> Notified<'_> {
+        self.kick.notified()
+    }
+
+    /// Why the connection was kicked, once [`ConnLink::kicked`] resolved.
+    pub fn reason(&self) -> KickReason {
         if self.by_admin.load(Ordering::Acquire) {
             KickReason::Administrative
         } else {
@@ -109,9 +117,18 @@ mod tests {
     async fn a_kick_before_the_wait_is_kept_and_says_who_kicked() {
         let l = link();
         l.take_over();
-        assert_eq!(l.kicked().await, KickReason::TakenOver);
+        l.kicked().await;
+        assert_eq!(l.reason(), KickReason::TakenOver);
         let l = link();
         l.kick_by_admin();
-        assert_eq!(l.kicked().await, KickReason::Administrative);
+        l.kicked().await;
+        assert_eq!(l.reason(), KickReason::Administrative);
+    }
+
+    /// One per connection: keep it small.
+    #[test]
+    fn the_link_stays_small() {
+        let size = std::mem::size_of::<ConnLink>();
+        assert!(size <= 128, "ConnLink is {size} bytes");
     }
 }
