@@ -118,6 +118,8 @@ async fn the_api_is_off_without_a_token_and_closed_to_a_wrong_one() {
     assert_eq!(json["clients_connected"], 0);
     let (code, json) = admin(&b, "GET", "/api/v1/nothing-here", None).await;
     assert_eq!((code, error(&json).is_empty()), (404, false));
+    let (code, json) = admin(&b, "PUT", "/api/v1/overview", None).await;
+    assert_eq!((code, error(&json).is_empty()), (405, false));
     let (code, json) = admin(&b, "GET", "/api/v1/clients?limit=5000", None).await;
     assert_eq!(code, 400);
     assert!(error(&json).contains("limit"), "{json}");
