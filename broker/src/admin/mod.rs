@@ -83,6 +83,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(broker: Arc<Broker>) -> Router<S
         .with_state(broker)
 }
 
+/// Now on tokio's clock, the one session expiry and message expiry use.
+fn clock_now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// 404 while no token is configured, 401 without the right one.
 async fn require_token(
     State(broker): State<Arc<Broker>>,
@@ -151,8 +156,11 @@ async fn get_sessions(
     State(broker): State<Arc<Broker>>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<page::Listing<sessions::SessionView>> {
-    let now = tokio::time::Instant::now().into_std();
-    Ok(Json(sessions::list_sessions(&broker, page(query)?, now)))
+    Ok(Json(sessions::list_sessions(
+        &broker,
+        page(query)?,
+        clock_now(),
+    )))
 }
 
 async fn get_subscriptions(
@@ -181,7 +189,7 @@ async fn get_retained(
     let Query(q) = query.map_err(|r| ApiError::bad_request(r.body_text()))?;
     let limit = page::check_limit(q.limit)?;
     let filter = q.filter.as_deref().unwrap_or("#");
-    retained::browse(&broker, filter, limit, Instant::now()).map(Json)
+    retained::browse(&broker, filter, limit, clock_now()).map(Json)
 }
 
 async fn delete_retained(
