@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use courtier_e2e::{
     BrokerProcess, RawClient, TIMEOUT, connect_packet, publish_retained, start_broker,
 };
-use courtier_proto::packet::{AckKind, Connect, Disconnect};
+use courtier_proto::packet::{AckKind, Connect, Disconnect, LastWill, WillProperties};
 use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -140,6 +140,13 @@ async fn clients_are_listed_and_a_kicked_v5_client_gets_0x98() {
     let mut kicked_connect = connect_packet(V5, "kicked");
     kicked_connect.properties.session_expiry_interval = Some(300);
     kicked_connect.keep_alive = 30;
+    kicked_connect.will = Some(LastWill {
+        topic: courtier_proto::TopicName::new("news/gone").expect("topic"),
+        payload: bytes::Bytes::from_static(b"kicked"),
+        qos: QoS::AtMostOnce,
+        retain: false,
+        properties: WillProperties::default(),
+    });
     let mut kicked = RawClient::connect(b.addr, kicked_connect).await.0;
     let mut other_connect = connect_packet(ProtocolVersion::V3_1_1, "other");
     other_connect.username = Some("bob".into());
@@ -169,7 +176,12 @@ async fn clients_are_listed_and_a_kicked_v5_client_gets_0x98() {
         }
         other => panic!("expected DISCONNECT 0x98, got {other:?}"),
     }
-    // The other client carries on.
+    // Like any lost connection, its will goes out; the other client carries on.
+    let will = other.recv_publish().await;
+    assert_eq!(
+        (will.topic.as_str(), &will.payload[..]),
+        ("news/gone", &b"kicked"[..])
+    );
     other.send(&Packet::PingReq).await;
     assert_eq!(other.recv().await, Packet::PingResp);
 
