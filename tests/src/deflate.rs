@@ -51,6 +51,16 @@ impl DeflateClient {
         extensions: Option<&str>,
         version: ProtocolVersion,
     ) -> Self {
+        Self::open_with(addr, extensions, &[], version).await
+    }
+
+    /// [`Self::open`] with extra request headers (`X-Forwarded-For`, ...).
+    pub async fn open_with(
+        addr: SocketAddr,
+        extensions: Option<&str>,
+        headers: &[(&str, &str)],
+        version: ProtocolVersion,
+    ) -> Self {
         let mut stream = tokio::time::timeout(TIMEOUT, TcpStream::connect(addr))
             .await
             .expect("connect timed out")
@@ -62,6 +72,9 @@ impl DeflateClient {
         );
         if let Some(ext) = extensions {
             request.push_str(&format!("Sec-WebSocket-Extensions: {ext}\r\n"));
+        }
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
         stream

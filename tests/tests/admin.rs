@@ -339,3 +339,39 @@ async fn users_are_added_and_deleted_for_new_connects() {
     let text = std::fs::read_to_string(&file).expect("read");
     assert!(text.starts_with("# managed by the admin API\n"), "{text}");
 }
+
+/// `X-Forwarded-For` names the client only when the connection comes from a
+/// configured proxy (issue 4): the admin API shows which address the broker
+/// believed, the rightmost hop the trusted proxy added.
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    for (trusted, expect) in [(true, "203.0.113.9"), (false, "127.0.0.1")] {
+        let proxy: &[&str] = if trusted {
+            &["--trusted-proxy", "127.0.0.1"]
+        } else {
+            &[]
+        };
+        let b = with_token(proxy);
+        let http = b.http.expect("HTTP listener");
+        let forwarded = [("X-Forwarded-For", "198.51.100.1, 203.0.113.9")];
+        let mut ws =
+            courtier_e2e::deflate::DeflateClient::open_with(http, None, &forwarded, V5).await;
+        ws.send(&Packet::Connect(Box::new(connect_packet(
+            V5,
+            "behind-proxy",
+        ))))
+        .await;
+        assert!(matches!(ws.recv().await, Packet::ConnAck(a) if a.reason.is_success()));
+        let (code, list) = admin(&b, "GET", "/api/v1/clients", None).await;
+        assert_eq!(code, 200, "{list}");
+        let peer = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|c| c["client_id"] == "behind-proxy")
+            .and_then(|c| c["peer"].as_str())
+            .unwrap_or_else(|| panic!("behind-proxy not listed: {list}"))
+            .to_owned();
+        assert!(peer.starts_with(expect), "trusted={trusted}: {peer}");
+    }
+}
