@@ -58,6 +58,26 @@ pub enum ConfigError {
     AdminTokenFile(String),
 }
 
+/// A setting that must never show in logs or `Debug` output (the admin
+/// token as given on the command line or in the file).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -191,7 +211,7 @@ pub struct Options {
     /// Bearer token that opens the admin API (/api/v1) on the HTTP listeners; without
     /// it (or admin_token_file) the API is off. Prefer admin_token_file: flags show in `ps`.
     #[arg(long, value_name = "TOKEN")]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// File whose first line is the admin token, read at start.
     #[arg(long, value_name = "FILE")]
     pub admin_token_file: Option<PathBuf>,
@@ -481,7 +501,7 @@ impl Options {
                     "and `admin_token_file` are both set (keep one, preferably the file)",
                 ));
             }
-            (Some(text), None) => {
+            (Some(Secret(text)), None) => {
                 Some(AdminToken::new(&text).map_err(|problem| invalid("admin_token", problem))?)
             }
             (None, Some(path)) => {

@@ -167,3 +167,12 @@ fn the_admin_token_comes_from_one_place() {
     let err = parse(&["--ws-path", "/api/v1/mqtt"]).resolve().unwrap_err();
     assert!(err.to_string().contains("admin API"), "{err}");
 }
+
+#[test]
+fn the_admin_token_never_shows_in_debug_output() {
+    let options = parse(&["--admin-token", "t0ken-s3cret"]);
+    let shown = format!("{options:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    let config = options.resolve().expect("valid");
+    assert!(!format!("{config:?}").contains("s3cret"));
+}
