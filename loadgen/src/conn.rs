@@ -48,6 +48,9 @@ pub(crate) struct Target {
     pub(crate) ws_path: String,
     /// The MQTT protocol version every client speaks.
     pub(crate) version: ProtocolVersion,
+    /// Persistent sessions (3.1.1 clean session off, 5.0 a session expiry of an hour): the
+    /// broker must then keep QoS 1/2 deliveries durably (what `--persistent` measures).
+    pub(crate) persistent: bool,
 }
 
 /// The byte stream under one client.
@@ -88,7 +91,7 @@ impl Client {
             write_buf: BytesMut::with_capacity(4096),
             version: target.version,
         };
-        let connect = Connect {
+        let mut connect = Connect {
             protocol: target.version,
             clean_start: true,
             keep_alive: 0,
@@ -98,6 +101,13 @@ impl Client {
             password: None,
             properties: Default::default(),
         };
+        if target.persistent {
+            if target.version.is_v5() {
+                connect.properties.session_expiry_interval = Some(3600);
+            } else {
+                connect.clean_start = false;
+            }
+        }
         client
             .send_packet(&Packet::Connect(Box::new(connect)))
             .await?;

@@ -105,6 +105,9 @@ struct Args {
     /// the broker on a 2-core machine.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Persistent sessions for every client, so QoS 1/2 deliveries must be stored durably.
+    #[arg(long)]
+    persistent: bool,
     /// Print only the JSON line (for the harness) instead of the human summary.
     #[arg(long)]
     json: bool,
@@ -150,6 +153,7 @@ fn run(args: &Args) -> Result<Report> {
             .build()?
     };
     let target = Target {
+        persistent: args.persistent,
         addr: args.addr,
         transport: args.transport,
         ws_path: args.ws_path.clone(),

@@ -26,6 +26,8 @@ const QUEUED: &str = "100000";
 
 const HELP: &str = "\
 cargo xtask bench [--quick] [--scenario NAME]... [--runs N] [--json FILE] [--list]
+cargo xtask bench --durable    Courtier with its store against Courtier --in-memory, clients on
+                               persistent sessions (pairs and fan-in, QoS 1 and 2)
 cargo xtask bench --micro      the criterion micro-benchmarks (`cargo bench --workspace`)
 
   --quick          pairs QoS 1 1 KiB, fan-out QoS 0 16 B, latency QoS 1, 1,000 idle connections
@@ -42,6 +44,8 @@ latency and 10,000 idle connections) takes about 12 minutes.
 #[derive(Debug, Default)]
 struct Options {
     quick: bool,
+    /// Store against in-memory instead of against Mosquitto.
+    durable: bool,
     filters: Vec<String>,
     runs: usize,
     json: Option<PathBuf>,
@@ -75,6 +79,7 @@ fn parse(args: &[String]) -> Result<Mode> {
             "--micro" => return Ok(Mode::Micro),
             "-h" | "--help" => return Ok(Mode::Help),
             "--quick" => options.quick = true,
+            "--durable" => options.durable = true,
             "--list" => options.list = true,
             "--scenario" => options.filters.push(value()?.clone()),
             "--runs" => {
@@ -102,7 +107,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
         Mode::Compare(options) => options,
     };
-    let cases: Vec<Case> = if options.quick {
+    let cases: Vec<Case> = if options.durable {
+        durable_cases()
+    } else if options.quick {
         quick_cases()
     } else {
         default_cases()
@@ -133,8 +140,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     .status()
     .context("the broker and load generator did not build")?;
     let release = target_dir().join("release");
-    let mut brokers = vec![BrokerKind::Courtier(release.join("courtier"))];
-    if Path::new(MOSQUITTO).is_file() {
+    let courtier = release.join("courtier");
+    let mut brokers = vec![BrokerKind::Courtier(courtier.clone())];
+    if options.durable {
+        brokers.push(BrokerKind::CourtierInMemory(courtier));
+    } else if Path::new(MOSQUITTO).is_file() {
         brokers.push(BrokerKind::Mosquitto);
     } else {
         println!(
@@ -259,6 +269,20 @@ fn qos0_cap(scenario: &str, qos: u8, payload: &str) -> Option<u64> {
     Some(per_publisher)
 }
 
+/// Persistent sessions under QoS 1 and 2: what durability costs.
+fn durable_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (scenario, payload) in [("pairs", "1k"), ("fan-in", "16")] {
+        for qos in [1, 2] {
+            let mut case = Case::messages(scenario, qos, payload, false, "3");
+            case.name.push_str("-persistent");
+            case.args.push("--persistent".to_owned());
+            cases.push(case);
+        }
+    }
+    cases
+}
+
 fn quick_cases() -> Vec<Case> {
     vec![
         Case::messages("pairs", 1, "1k", false, "3"),
@@ -295,7 +319,10 @@ fn default_cases() -> Vec<Case> {
 /// The brokers compared.
 #[derive(Debug, Clone)]
 enum BrokerKind {
+    /// Courtier with its store in a fresh data directory.
     Courtier(PathBuf),
+    /// Courtier with `--in-memory`.
+    CourtierInMemory(PathBuf),
     Mosquitto,
 }
 
@@ -303,6 +330,7 @@ impl BrokerKind {
     fn name(&self) -> &'static str {
         match self {
             Self::Courtier(_) => "courtier",
+            Self::CourtierInMemory(_) => "in-memory",
             Self::Mosquitto => "mosquitto",
         }
     }
@@ -337,15 +365,21 @@ fn with_raised_fd_limit(program: &Path, args: &[String]) -> Command {
 
 fn start(kind: &BrokerKind, scratch: &Path) -> Result<Broker> {
     match kind {
-        BrokerKind::Courtier(binary) => start_courtier(binary, scratch),
+        BrokerKind::Courtier(binary) => start_courtier(binary, scratch, false),
+        BrokerKind::CourtierInMemory(binary) => start_courtier(binary, scratch, true),
         BrokerKind::Mosquitto => start_mosquitto(scratch),
     }
 }
 
 /// Courtier on port 0, its addresses read from the `courtier listening ...` lines.
-fn start_courtier(binary: &Path, scratch: &Path) -> Result<Broker> {
+fn start_courtier(binary: &Path, scratch: &Path, in_memory: bool) -> Result<Broker> {
     let data = scratch.join("courtier-data");
     let _ = std::fs::remove_dir_all(&data);
+    let store = if in_memory {
+        vec!["--in-memory".to_owned()]
+    } else {
+        vec!["--data-dir".to_owned(), data.to_string_lossy().into_owned()]
+    };
     let args: Vec<String> = [
         "--tcp",
         "127.0.0.1:0",
@@ -362,7 +396,7 @@ fn start_courtier(binary: &Path, scratch: &Path) -> Result<Broker> {
     ]
     .into_iter()
     .map(str::to_owned)
-    .chain(["--data-dir".to_owned(), data.to_string_lossy().into_owned()])
+    .chain(store)
     .collect();
     let mut child = with_raised_fd_limit(binary, &args)
         .env("RUST_LOG", "warn")
@@ -566,7 +600,12 @@ fn summarise(case: &Case, brokers: &[BrokerKind], results: &[Vec<String>]) -> Su
             _ => None,
         };
         if let Some(ratio) = ratio {
-            let _ = write!(table, "  C/M {ratio:.2}");
+            let _ = write!(
+                table,
+                "  {}/{} {ratio:.2}",
+                initial(&brokers[0]),
+                initial(&brokers[1])
+            );
         }
         table.push('\n');
         let medians: Vec<String> = brokers
@@ -589,6 +628,15 @@ fn summarise(case: &Case, brokers: &[BrokerKind], results: &[Vec<String>]) -> Su
         ));
     }
     Summary { table, json }
+}
+
+/// One letter for a broker in the ratio column (C/M: Courtier over Mosquitto, C/I:
+/// Courtier's store over in-memory).
+fn initial(kind: &BrokerKind) -> char {
+    kind.name()
+        .chars()
+        .next()
+        .map_or('?', |c| c.to_ascii_uppercase())
 }
 
 /// A figure with precision that suits its size.
@@ -631,6 +679,22 @@ mod tests {
         assert_eq!(names.len(), cases.len());
         assert_eq!(quick_cases().len(), 4);
         assert!(names.contains(&"pairs-q1-1k-tcp") && names.contains(&"idle-10000-tcp"));
+    }
+
+    #[test]
+    fn durable_cases_use_persistent_sessions() {
+        let cases = durable_cases();
+        assert_eq!(cases.len(), 4);
+        for case in &cases {
+            assert!(case.name.ends_with("-persistent"), "{}", case.name);
+            assert!(case.args.iter().any(|a| a == "--persistent"));
+            assert!(!case.name.contains("-q0-"), "{}", case.name);
+        }
+        let durable = parse(&["--durable".to_owned()]).unwrap();
+        assert!(matches!(
+            durable,
+            Mode::Compare(Options { durable: true, .. })
+        ));
     }
 
     #[test]
