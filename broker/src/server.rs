@@ -284,32 +284,48 @@ async fn accept_loop(
                 continue;
             }
         };
-        tokio::spawn(serve_tcp(
-            stream,
-            peer,
-            tls.clone(),
-            Arc::clone(&broker),
-            stop.clone(),
-            permit,
-        ));
+        let broker = Arc::clone(&broker);
+        // Two task types, not one future with both paths in it: a task is
+        // as large as its largest state, and the TLS one (the rustls
+        // connection inline, plus its handshake) is twice the plain one,
+        // which every idle TCP connection would otherwise pay for.
+        match &tls {
+            None => tokio::spawn(serve_plain(stream, peer, broker, stop.clone(), permit)),
+            Some(acceptor) => tokio::spawn(serve_tls(
+                stream,
+                peer,
+                acceptor.clone(),
+                broker,
+                stop.clone(),
+                permit,
+            )),
+        };
     }
 }
 
-/// One MQTT connection; with `tls`, the handshake first. The permit is
-/// held from accept, so handshakes count against `max_connections` too.
-async fn serve_tcp(
+/// One MQTT connection over plain TCP. The permit is held from accept to
+/// the end of the connection.
+async fn serve_plain(
     stream: TcpStream,
     addr: SocketAddr,
-    tls: Option<TlsAcceptor>,
+    broker: Arc<Broker>,
+    stop: watch::Receiver<bool>,
+    permit: Slot,
+) {
+    crate::connection::run(broker, stream, Peer::from(addr), stop).await;
+    drop(permit);
+}
+
+/// One MQTT connection over TLS, the handshake first. The permit is held
+/// from accept, so handshakes count against `max_connections` too.
+async fn serve_tls(
+    stream: TcpStream,
+    addr: SocketAddr,
+    acceptor: TlsAcceptor,
     broker: Arc<Broker>,
     mut stop: watch::Receiver<bool>,
     permit: Slot,
 ) {
-    let Some(acceptor) = tls else {
-        crate::connection::run(broker, stream, Peer::from(addr), stop).await;
-        drop(permit);
-        return;
-    };
     // The handshake shares the CONNECT deadline: a silent client is
     // dropped as early as on plain TCP.
     let handshake = tokio::time::timeout(broker.config.connect_timeout, acceptor.accept(stream));

@@ -167,11 +167,12 @@ fn may_leave_will(policy: &Policy, connect: &Connect, peer: &Peer) -> Result<(),
 /// when the connection is refused (the refusing CONNACK is in `out`).
 pub(super) fn accept(
     broker: &Arc<Broker>,
-    connect: Connect,
+    connect: Box<Connect>,
     peer: &Peer,
     now: Instant,
     out: &mut BytesMut,
 ) -> Option<Connection> {
+    let connect = *connect;
     let version = connect.protocol;
     let cfg = &broker.config;
     let user = username(&connect, peer);
@@ -203,7 +204,9 @@ pub(super) fn accept(
         assigned = Some(id.clone());
         id
     } else {
-        connect.client_id.clone()
+        // Copied, not sliced: a slice would keep the whole CONNECT read
+        // buffer alive for as long as the session lives.
+        ByteString::from(&*connect.client_id)
     };
 
     // Keep alive: v5 clients are told a lower value through Server Keep

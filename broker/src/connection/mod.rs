@@ -10,13 +10,14 @@ mod buffer;
 mod connect;
 mod protocol;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use courtier_proto::packet::{Disconnect, DisconnectProperties};
 use courtier_proto::{DecodeError, Decoder, Packet, ProtocolVersion, ReasonCode};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use self::buffer::ReadBuffer;
@@ -129,73 +130,111 @@ impl End {
     }
 }
 
+/// The byte stream's halves and the buffers between it and the decoder.
+struct Io<R, W> {
+    reader: R,
+    writer: W,
+    rbuf: ReadBuffer,
+    decoder: Decoder,
+    wbuf: BytesMut,
+}
+
 /// Serve one client on `stream` until it ends or `shutdown` turns true.
+///
+/// Every idle connection is one of these futures, and a future is as large
+/// as its largest state for its whole life: the handshake and the goodbye
+/// (a decoded CONNECT, timers, authentication, the last write) are boxed,
+/// so they take heap memory only while they run, and the task keeps only
+/// what the packet loop needs.
 pub async fn run<S>(broker: Arc<Broker>, stream: S, peer: Peer, mut shutdown: watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let mut rbuf = ReadBuffer::new();
-    let mut decoder = Decoder::new(broker.config.max_packet_size);
-    let deadline = tokio::time::Instant::now() + broker.config.connect_timeout;
+    let (reader, writer) = tokio::io::split(stream);
+    let mut io = Io {
+        reader,
+        writer,
+        rbuf: ReadBuffer::new(),
+        decoder: Decoder::new(broker.config.max_packet_size),
+        wbuf: BytesMut::new(),
+    };
+    let established = Box::pin(establish(&broker, &mut io, &peer, &mut shutdown)).await;
+    let Some(mut conn) = established else {
+        return;
+    };
+    Metrics::add(&broker.metrics.clients_connected, 1);
+    let end = serve(&mut conn, &mut io, &mut shutdown).await;
+    tracing::debug!(%peer, client = %conn.client_id(), ?end, "connection ended");
+    Box::pin(close(&broker, conn, end, &mut io)).await;
+}
 
-    // Phase 1: the CONNECT packet, within connect_timeout.
+/// Phases 1 and 2: the CONNECT packet within `connect_timeout`, then
+/// CONNACK or a refusal. `None` when the connection is over.
+async fn establish<R, W>(
+    broker: &Arc<Broker>,
+    io: &mut Io<R, W>,
+    peer: &Peer,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Connection>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + broker.config.connect_timeout;
+    let read = read_connect(
+        &mut io.reader,
+        &mut io.rbuf,
+        &mut io.decoder,
+        &broker.metrics,
+    );
     let first = tokio::select! {
-        r = tokio::time::timeout_at(deadline, read_connect(&mut reader, &mut rbuf, &mut decoder, &broker.metrics)) => r,
-        _ = shutdown.changed() => return,
+        r = tokio::time::timeout_at(deadline, read) => r,
+        _ = shutdown.changed() => return None,
     };
     let connect = match first {
         Err(_elapsed) => {
             tracing::debug!(%peer, "no CONNECT within the connect timeout; closing");
-            return;
+            return None;
         }
         Ok(Ok(Some(Packet::Connect(c)))) => c,
         Ok(Ok(Some(other))) => {
             tracing::debug!(%peer, ?other, "[MQTT-3.1.0-1] first packet is not CONNECT; closing");
-            return;
+            return None;
         }
-        Ok(Ok(None)) => return,
+        Ok(Ok(None)) => return None,
         Ok(Err((e, claimed))) => {
-            let mut out = BytesMut::new();
-            connect::refuse_undecodable(&e, claimed, &mut out);
+            connect::refuse_undecodable(&e, claimed, &mut io.wbuf);
             tracing::debug!(%peer, error = %e, "bad CONNECT; closing");
-            let _ = write_out(&mut writer, &mut out, &broker.metrics).await;
-            let _ = writer.shutdown().await;
-            return;
+            let _ = write_out(&mut io.writer, &mut io.wbuf, &broker.metrics).await;
+            let _ = io.writer.shutdown().await;
+            return None;
         }
     };
-
-    // Phase 2: CONNACK, or a refusal.
-    let mut wbuf = BytesMut::new();
-    if !connect::authenticate(&broker, &connect, &peer, &mut wbuf).await {
-        let _ = write_out(&mut writer, &mut wbuf, &broker.metrics).await;
-        let _ = writer.shutdown().await;
-        return;
+    if !connect::authenticate(broker, &connect, peer, &mut io.wbuf).await {
+        let _ = write_out(&mut io.writer, &mut io.wbuf, &broker.metrics).await;
+        let _ = io.writer.shutdown().await;
+        return None;
     }
-    let conn = connect::accept(&broker, *connect, &peer, Instant::now(), &mut wbuf);
-    let Some(mut conn) = conn else {
-        let _ = write_out(&mut writer, &mut wbuf, &broker.metrics).await;
-        let _ = writer.shutdown().await;
-        return;
-    };
-    Metrics::add(&broker.metrics.clients_connected, 1);
+    // The box goes in whole: moved out of here, its allocation would live
+    // until this function returns (a partly moved `Box` is freed at scope end).
+    let conn = connect::accept(broker, connect, peer, Instant::now(), &mut io.wbuf);
+    if conn.is_none() {
+        let _ = write_out(&mut io.writer, &mut io.wbuf, &broker.metrics).await;
+        let _ = io.writer.shutdown().await;
+    }
+    conn
+}
 
-    // Phase 3: the session.
-    let end = serve(
-        &mut conn,
-        &mut reader,
-        &mut writer,
-        &mut rbuf,
-        &mut decoder,
-        &mut wbuf,
-        &mut shutdown,
-    )
-    .await;
-    tracing::debug!(%peer, client = %conn.client_id(), ?end, "connection ended");
+/// Phase 4: DISCONNECT if due, detach (publishing the will), the last write.
+async fn close<R, W>(broker: &Arc<Broker>, mut conn: Connection, end: End, io: &mut Io<R, W>)
+where
+    W: AsyncWrite + Unpin,
+{
+    let wbuf = &mut io.wbuf;
     if let Some(reason) = end.disconnect_reason()
         && conn.version().is_v5()
     {
-        conn.write_disconnect(reason, &end, &mut wbuf);
+        conn.write_disconnect(reason, &end, wbuf);
     }
     // Detach (and publish the will) before the client can see the close, so
     // a client that reconnects at once finds the session in its final state.
@@ -214,21 +253,17 @@ where
     if !wbuf.is_empty() {
         let _ = tokio::time::timeout(
             Duration::from_secs(1),
-            write_out(&mut writer, &mut wbuf, &broker.metrics),
+            write_out(&mut io.writer, wbuf, &broker.metrics),
         )
         .await;
     }
-    let _ = writer.shutdown().await;
+    let _ = io.writer.shutdown().await;
 }
 
 /// The main loop after CONNACK.
 async fn serve<R, W>(
     conn: &mut Connection,
-    reader: &mut R,
-    writer: &mut W,
-    rbuf: &mut ReadBuffer,
-    decoder: &mut Decoder,
-    wbuf: &mut BytesMut,
+    io: &mut Io<R, W>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> End
 where
@@ -240,11 +275,17 @@ where
     let link = Arc::clone(conn.link());
     let keep_alive = conn.keep_alive();
     let mut last_packet = tokio::time::Instant::now();
+    // One timer for the connection's life, on the heap and only with a
+    // keep alive. It may fire early (it is not moved forward for every
+    // packet, which would cost a timer update per read); then it is set
+    // to the real deadline.
+    let mut keep_alive_timer =
+        keep_alive.map(|k| Box::pin(tokio::time::sleep_until(last_packet + k.mul_f32(1.5))));
     loop {
-        if let Some(end) = conn.resume(Instant::now(), wbuf) {
+        if let Some(end) = conn.resume(Instant::now(), &mut io.wbuf) {
             return end;
         }
-        if !conn.flush_queue(Instant::now(), wbuf) {
+        if !conn.flush_queue(Instant::now(), &mut io.wbuf) {
             return End::TakenOver;
         }
         // Group commit: acknowledgements that promise durability wait here,
@@ -252,22 +293,27 @@ where
         if let Some(ticket) = conn.take_durable_wait()
             && broker.store.durable(ticket).await.is_err()
         {
-            wbuf.clear();
+            io.wbuf.clear();
             return End::Closed;
         }
-        if !wbuf.is_empty() && write_out(writer, wbuf, &broker.metrics).await.is_err() {
+        if !io.wbuf.is_empty()
+            && write_out(&mut io.writer, &mut io.wbuf, &broker.metrics)
+                .await
+                .is_err()
+        {
             return End::Closed;
         }
-        rbuf.prepare();
+        io.rbuf.prepare();
         // Flow control: a stalled PUBLISH waits for room in this session's
         // queue; with enough packets held, the client is not read at all
-        // (and not timed out for it).
-        let waiting_on = conn.waiting_on();
+        // (and not timed out for it). Boxed: rarely waited for.
+        let room = conn
+            .waiting_on()
+            .map(|s| Box::pin(async move { s.wait_for_room().await }));
         let reading = !conn.reads_paused();
         if !reading {
             last_packet = tokio::time::Instant::now();
         }
-        let keepalive_at = keep_alive.map(|k| last_packet + k.mul_f32(1.5));
         tokio::select! {
             biased;
             _ = shutdown.changed() => return End::Shutdown,
@@ -275,19 +321,16 @@ where
                 KickReason::TakenOver => End::TakenOver,
                 KickReason::Administrative => End::Kicked,
             },
-            r = reader.read_buf(&mut rbuf.buf), if reading => {
+            r = io.rbuf.read_from(&mut io.reader), if reading => {
                 match r {
                     Ok(0) | Err(_) => return End::Closed,
-                    Ok(n) => {
-                        rbuf.filled(n);
-                        Metrics::add(&broker.metrics.bytes_received, n as u64);
-                    }
+                    Ok(n) => Metrics::add(&broker.metrics.bytes_received, n as u64),
                 }
                 loop {
-                    match decoder.decode(&mut rbuf.buf) {
+                    match io.decoder.decode(&mut io.rbuf.buf) {
                         Ok(Some(packet)) => {
                             last_packet = tokio::time::Instant::now();
-                            if let Some(end) = conn.handle(packet, Instant::now(), wbuf) {
+                            if let Some(end) = conn.handle(packet, Instant::now(), &mut io.wbuf) {
                                 return end;
                             }
                         }
@@ -295,11 +338,19 @@ where
                         Err(e) => return End::Violation(ProtocolViolation::Decode(e)),
                     }
                 }
-                rbuf.settle();
+                io.rbuf.settle();
             }
             () = session.wake.notified() => {}
-            () = wait_for_room(waiting_on.as_deref()) => {}
-            () = sleep_until_opt(keepalive_at) => return End::KeepAliveTimeout,
+            () = or_pending(room) => {}
+            () = or_pending(keep_alive_timer.as_mut()) => {
+                let due = last_packet + keep_alive.unwrap_or_default().mul_f32(1.5);
+                if tokio::time::Instant::now() >= due {
+                    return End::KeepAliveTimeout;
+                }
+                if let Some(timer) = keep_alive_timer.as_mut() {
+                    timer.as_mut().reset(due);
+                }
+            }
         }
     }
 }
@@ -320,12 +371,9 @@ async fn read_connect<R: AsyncRead + Unpin>(
             Err(e) => return Err((e, claimed)),
         }
         rbuf.prepare();
-        match reader.read_buf(&mut rbuf.buf).await {
+        match rbuf.read_from(reader).await {
             Ok(0) | Err(_) => return Ok(None),
-            Ok(n) => {
-                rbuf.filled(n);
-                Metrics::add(&metrics.bytes_received, n as u64);
-            }
+            Ok(n) => Metrics::add(&metrics.bytes_received, n as u64),
         }
     }
 }
@@ -346,17 +394,11 @@ async fn write_out<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Until `session` may have room (forever without one).
-async fn wait_for_room(session: Option<&crate::session::SessionShared>) {
-    match session {
-        Some(s) => s.wait_for_room().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
+/// `fut` if there is one, else never: a `select!` branch that is only
+/// sometimes armed, at the size of a pointer.
+async fn or_pending<F: Future<Output = ()> + Unpin>(fut: Option<F>) {
+    match fut {
+        Some(f) => f.await,
         None => std::future::pending().await,
     }
 }
