@@ -129,10 +129,23 @@ pub fn parse_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, WsError>
 /// Unmask `data` in place; `offset` is its position in the frame's
 /// payload, so a payload may be unmasked in pieces as it arrives.
 pub fn unmask(data: &mut [u8], mask: [u8; 4], offset: u64) {
-    // `offset % 4` is below 4, so the cast cannot truncate.
-    let start = (offset % 4) as usize;
-    for (i, byte) in data.iter_mut().enumerate() {
-        *byte ^= mask[(start + i) % 4];
+    // `offset % 4` is below 4, so the cast cannot truncate. Rotated, the
+    // key starts at `data[0]`.
+    let mut key = mask;
+    key.rotate_left((offset % 4) as usize);
+    // Eight bytes at a time: byte by byte, unmasking a 16 KiB message cost
+    // more than the rest of its trip through the broker.
+    let wide = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let mut chunks = data.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(word) ^ wide).to_ne_bytes());
+    }
+    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
+        *byte ^= key[i % 4];
     }
 }
 
@@ -163,6 +176,24 @@ pub fn put_frame(out: &mut BytesMut, opcode: Opcode, rsv1: bool, payload: &[u8])
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unmasking_in_pieces_and_words_matches_byte_by_byte() {
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        let plain: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let masked: Vec<u8> = plain
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ mask[i % 4])
+            .collect();
+        for split in [0, 1, 2, 3, 7, 8, 9, 513, 999, 1000] {
+            let mut data = masked.clone();
+            let (a, b) = data.split_at_mut(split);
+            unmask(a, mask, 0);
+            unmask(b, mask, split as u64);
+            assert_eq!(data, plain, "split at {split}");
+        }
+    }
 
     fn parse(bytes: &[u8]) -> Result<Option<(FrameHeader, usize)>, WsError> {
         parse_header(bytes)
