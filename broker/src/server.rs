@@ -290,7 +290,13 @@ async fn accept_loop(
         // connection inline, plus its handshake) is twice the plain one,
         // which every idle TCP connection would otherwise pay for.
         match &tls {
-            None => tokio::spawn(serve_plain(stream, peer, broker, stop.clone(), permit)),
+            None => tokio::spawn(crate::connection::run(
+                broker,
+                stream,
+                Peer::from(peer),
+                stop.clone(),
+                permit,
+            )),
             Some(acceptor) => tokio::spawn(serve_tls(
                 stream,
                 peer,
@@ -301,19 +307,6 @@ async fn accept_loop(
             )),
         };
     }
-}
-
-/// One MQTT connection over plain TCP. The permit is held from accept to
-/// the end of the connection.
-async fn serve_plain(
-    stream: TcpStream,
-    addr: SocketAddr,
-    broker: Arc<Broker>,
-    stop: watch::Receiver<bool>,
-    permit: Slot,
-) {
-    crate::connection::run(broker, stream, Peer::from(addr), stop).await;
-    drop(permit);
 }
 
 /// One MQTT connection over TLS, the handshake first. The permit is held
@@ -347,6 +340,5 @@ async fn serve_tls(
         addr,
         cert_name: tls::peer_common_name(stream.get_ref().1),
     };
-    crate::connection::run(broker, stream, peer, stop).await;
-    drop(permit);
+    crate::connection::run(broker, stream, peer, stop, permit).await;
 }

@@ -130,59 +130,74 @@ impl End {
     }
 }
 
-/// The byte stream's halves and the buffers between it and the decoder.
-struct Io<R, W> {
-    reader: R,
-    writer: W,
+/// The byte stream and the buffers between it and the decoder. The stream
+/// is not split into halves: reads and writes never overlap (the loop
+/// writes, then waits to read), and a split would cost every connection a
+/// shared allocation and every read and write a lock.
+struct Io<S> {
+    stream: S,
     rbuf: ReadBuffer,
     decoder: Decoder,
     wbuf: BytesMut,
 }
 
-/// Serve one client on `stream` until it ends or `shutdown` turns true.
+/// Serve one client on `stream` until it ends or `shutdown` turns true;
+/// `permit` (the connection limit's) is held until then.
 ///
 /// Every idle connection is one of these futures, and a future is as large
 /// as its largest state for its whole life: the handshake and the goodbye
 /// (a decoded CONNECT, timers, authentication, the last write) are boxed,
 /// so they take heap memory only while they run, and the task keeps only
-/// what the packet loop needs.
-pub async fn run<S>(broker: Arc<Broker>, stream: S, peer: Peer, mut shutdown: watch::Receiver<bool>)
+/// what the packet loop needs. Not an `async fn`: the future then holds
+/// each argument once, not also beside its moved copy.
+pub fn run<S>(
+    broker: Arc<Broker>,
+    stream: S,
+    peer: Peer,
+    mut shutdown: watch::Receiver<bool>,
+    permit: crate::limits::Slot,
+) -> impl Future<Output = ()> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let (reader, writer) = tokio::io::split(stream);
     let mut io = Io {
-        reader,
-        writer,
+        stream,
         rbuf: ReadBuffer::new(),
         decoder: Decoder::new(broker.config.max_packet_size),
         wbuf: BytesMut::new(),
     };
-    let established = Box::pin(establish(&broker, &mut io, &peer, &mut shutdown)).await;
-    let Some(mut conn) = established else {
-        return;
-    };
-    Metrics::add(&broker.metrics.clients_connected, 1);
-    let end = serve(&mut conn, &mut io, &mut shutdown).await;
-    tracing::debug!(%peer, client = %conn.client_id(), ?end, "connection ended");
-    Box::pin(close(&broker, conn, end, &mut io)).await;
+    // Everything only the handshake needs (the peer's address, for one)
+    // stays in its box and goes with it.
+    let handshake = Box::pin(async move {
+        let conn = establish(&broker, &mut io, peer, &mut shutdown).await?;
+        Some((conn, io, shutdown))
+    });
+    async move {
+        let Some((mut conn, mut io, mut shutdown)) = handshake.await else {
+            return;
+        };
+        Metrics::add(&conn.broker().metrics.clients_connected, 1);
+        let end = serve(&mut conn, &mut io, &mut shutdown).await;
+        tracing::debug!(client = %conn.client_id(), ?end, "connection ended");
+        Box::pin(close(conn, end, &mut io)).await;
+        drop(permit);
+    }
 }
 
 /// Phases 1 and 2: the CONNECT packet within `connect_timeout`, then
 /// CONNACK or a refusal. `None` when the connection is over.
-async fn establish<R, W>(
+async fn establish<S>(
     broker: &Arc<Broker>,
-    io: &mut Io<R, W>,
-    peer: &Peer,
+    io: &mut Io<S>,
+    peer: Peer,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Option<Connection>
 where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     let deadline = tokio::time::Instant::now() + broker.config.connect_timeout;
     let read = read_connect(
-        &mut io.reader,
+        &mut io.stream,
         &mut io.rbuf,
         &mut io.decoder,
         &broker.metrics,
@@ -205,31 +220,32 @@ where
         Ok(Err((e, claimed))) => {
             connect::refuse_undecodable(&e, claimed, &mut io.wbuf);
             tracing::debug!(%peer, error = %e, "bad CONNECT; closing");
-            let _ = write_out(&mut io.writer, &mut io.wbuf, &broker.metrics).await;
-            let _ = io.writer.shutdown().await;
+            let _ = write_out(&mut io.stream, &mut io.wbuf, &broker.metrics).await;
+            let _ = io.stream.shutdown().await;
             return None;
         }
     };
-    if !connect::authenticate(broker, &connect, peer, &mut io.wbuf).await {
-        let _ = write_out(&mut io.writer, &mut io.wbuf, &broker.metrics).await;
-        let _ = io.writer.shutdown().await;
+    if !connect::authenticate(broker, &connect, &peer, &mut io.wbuf).await {
+        let _ = write_out(&mut io.stream, &mut io.wbuf, &broker.metrics).await;
+        let _ = io.stream.shutdown().await;
         return None;
     }
     // The box goes in whole: moved out of here, its allocation would live
     // until this function returns (a partly moved `Box` is freed at scope end).
-    let conn = connect::accept(broker, connect, peer, Instant::now(), &mut io.wbuf);
+    let conn = connect::accept(broker, connect, &peer, Instant::now(), &mut io.wbuf);
     if conn.is_none() {
-        let _ = write_out(&mut io.writer, &mut io.wbuf, &broker.metrics).await;
-        let _ = io.writer.shutdown().await;
+        let _ = write_out(&mut io.stream, &mut io.wbuf, &broker.metrics).await;
+        let _ = io.stream.shutdown().await;
     }
     conn
 }
 
 /// Phase 4: DISCONNECT if due, detach (publishing the will), the last write.
-async fn close<R, W>(broker: &Arc<Broker>, mut conn: Connection, end: End, io: &mut Io<R, W>)
+async fn close<S>(mut conn: Connection, end: End, io: &mut Io<S>)
 where
-    W: AsyncWrite + Unpin,
+    S: AsyncWrite + Unpin,
 {
+    let broker = Arc::clone(conn.broker());
     let wbuf = &mut io.wbuf;
     if let Some(reason) = end.disconnect_reason()
         && conn.version().is_v5()
@@ -253,24 +269,22 @@ where
     if !wbuf.is_empty() {
         let _ = tokio::time::timeout(
             Duration::from_secs(1),
-            write_out(&mut io.writer, wbuf, &broker.metrics),
+            write_out(&mut io.stream, wbuf, &broker.metrics),
         )
         .await;
     }
-    let _ = io.writer.shutdown().await;
+    let _ = io.stream.shutdown().await;
 }
 
 /// The main loop after CONNACK.
-async fn serve<R, W>(
+async fn serve<S>(
     conn: &mut Connection,
-    io: &mut Io<R, W>,
+    io: &mut Io<S>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> End
 where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
-    let broker = Arc::clone(conn.broker());
     let session = Arc::clone(conn.session());
     let link = Arc::clone(conn.link());
     let keep_alive = conn.keep_alive();
@@ -291,13 +305,13 @@ where
         // Group commit: acknowledgements that promise durability wait here,
         // with no lock held, for the store writer's next commit.
         if let Some(ticket) = conn.take_durable_wait()
-            && broker.store.durable(ticket).await.is_err()
+            && conn.broker().store.durable(ticket).await.is_err()
         {
             io.wbuf.clear();
             return End::Closed;
         }
         if !io.wbuf.is_empty()
-            && write_out(&mut io.writer, &mut io.wbuf, &broker.metrics)
+            && write_out(&mut io.stream, &mut io.wbuf, &conn.broker().metrics)
                 .await
                 .is_err()
         {
@@ -321,10 +335,10 @@ where
                 KickReason::TakenOver => End::TakenOver,
                 KickReason::Administrative => End::Kicked,
             },
-            r = io.rbuf.read_from(&mut io.reader), if reading => {
+            r = io.rbuf.read_from(&mut io.stream), if reading => {
                 match r {
                     Ok(0) | Err(_) => return End::Closed,
-                    Ok(n) => Metrics::add(&broker.metrics.bytes_received, n as u64),
+                    Ok(n) => Metrics::add(&conn.broker().metrics.bytes_received, n as u64),
                 }
                 loop {
                     match io.decoder.decode(&mut io.rbuf.buf) {
@@ -424,7 +438,10 @@ mod tests {
             std::sync::Arc::new(crate::broker::Broker::new(crate::config::Config::default()));
         let (stream, _peer) = tokio::io::duplex(64);
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
-        let task = super::run(broker, stream, addr.into(), rx);
+        let permit = std::sync::Arc::new(tokio::sync::Semaphore::new(1))
+            .try_acquire_owned()
+            .unwrap();
+        let task = super::run(broker, stream, addr.into(), rx, permit);
         let size = std::mem::size_of_val(&task);
         assert!(size <= 2048, "connection task future is {size} bytes");
     }

@@ -152,8 +152,8 @@ async fn upgrade(
     ws.max_message_size(max_message)
         .max_frame_size(max_message)
         .on_upgrade(move |socket| async move {
-            crate::connection::run(state.broker, WsStream::new(socket), peer, state.stop).await;
-            drop(permit);
+            let stream = WsStream::new(socket);
+            crate::connection::run(state.broker, stream, peer, state.stop, permit).await;
         })
 }
 
@@ -178,11 +178,13 @@ fn upgrade_ours(
         match on_upgrade.await {
             Ok(upgraded) => {
                 let stream = DeflateWsStream::new(TokioIo::new(upgraded), max_message, deflate);
-                crate::connection::run(state.broker, stream, peer, state.stop).await;
+                // A task of its own: this one's state includes the upgrade
+                // wait, which the connection's lifetime should not carry.
+                let run = crate::connection::run(state.broker, stream, peer, state.stop, permit);
+                tokio::spawn(run);
             }
             Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
         }
-        drop(permit);
     });
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
