@@ -430,19 +430,42 @@ fn disconnect_packet(reason: ReasonCode, reason_string: Option<String>) -> Packe
 
 #[cfg(test)]
 mod tests {
-    /// Every idle connection holds one of these futures: keep it small.
-    #[test]
-    fn the_connection_task_stays_small() {
-        let (_tx, rx) = tokio::sync::watch::channel(false);
-        let broker =
-            std::sync::Arc::new(crate::broker::Broker::new(crate::config::Config::default()));
-        let (stream, _peer) = tokio::io::duplex(64);
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
-        let permit = std::sync::Arc::new(tokio::sync::Semaphore::new(1))
-            .try_acquire_owned()
-            .unwrap();
+    use std::sync::Arc;
+
+    use tokio::sync::{Semaphore, watch};
+
+    use crate::broker::Broker;
+    use crate::config::Config;
+
+    /// The task spawned per plain TCP connection is this future, held for
+    /// the connection's whole life: with tokio's task header it must stay
+    /// within a 1 KiB allocation, most of the 2 KiB an idle connection may
+    /// cost (issue 9; the rest is the session, tokio's I/O registration and
+    /// the registry entry). Everything a connection needs only at its start
+    /// or end belongs in a box; see `run`.
+    #[tokio::test]
+    async fn an_idle_tcp_connection_task_stays_within_its_budget() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (stream, addr) = accepted.unwrap();
+        let broker = Arc::new(Broker::new(Config::default()));
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        let (_stop, rx) = watch::channel(false);
         let task = super::run(broker, stream, addr.into(), rx, permit);
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 2048, "connection task future is {size} bytes");
+        // tokio adds about 100 bytes of header and trailer to the future.
+        assert!(size <= 896, "connection task future is {size} bytes");
+        drop(client);
+    }
+
+    /// Each session is one allocation for as long as its client id is
+    /// known, connected or not; its rarely used parts are boxed.
+    #[test]
+    fn per_connection_state_stays_small() {
+        let connection = std::mem::size_of::<super::Connection>();
+        assert!(connection <= 192, "Connection is {connection} bytes");
+        let session = std::mem::size_of::<crate::session::SessionShared>();
+        assert!(session <= 304, "SessionShared is {session} bytes");
     }
 }

@@ -47,6 +47,15 @@ pub(super) struct Limits {
     pub(super) zero_expiry_at_connect: bool,
 }
 
+/// The topic aliases of one connection (MQTT 5.0 section 3.3.2.3.4).
+#[derive(Debug, Default)]
+struct TopicAliases {
+    /// Set by the client, by alias - 1 (grown on demand up to our maximum).
+    inbound: Vec<Option<TopicName>>,
+    /// Set by us towards the client.
+    outbound: HashMap<TopicName, NonZeroU16>,
+}
+
 /// An attached client connection's protocol state.
 #[derive(Debug)]
 pub struct Connection {
@@ -62,10 +71,9 @@ pub struct Connection {
     /// Boxed: most clients have no will, and idle connections must stay small.
     will: Option<Box<LastWill>>,
     limits: Limits,
-    /// Topic aliases the client set, by alias - 1 (grown on demand up to our maximum).
-    inbound_aliases: Vec<Option<TopicName>>,
-    /// Topic aliases we set towards the client.
-    outbound_aliases: HashMap<TopicName, NonZeroU16>,
+    /// Topic aliases in both directions, boxed and made on first use: most
+    /// clients use none, and idle connections must stay small.
+    aliases: Option<Box<TopicAliases>>,
     /// Scratch space reused by [`Connection::flush_queue`].
     sendable: Vec<(Option<PacketId>, Outgoing)>,
     /// The store ticket that must be durable before the write buffer may
@@ -101,8 +109,7 @@ impl Connection {
             version,
             will,
             limits,
-            inbound_aliases: Vec::new(),
-            outbound_aliases: HashMap::new(),
+            aliases: None,
             sendable: Vec::new(),
             durable_before_write: None,
             flow: None,
@@ -271,16 +278,16 @@ impl Connection {
             let slot = usize::from(alias.get() - 1);
             if p.topic.is_empty() {
                 p.topic = self
-                    .inbound_aliases
-                    .get(slot)
-                    .cloned()
-                    .flatten()
+                    .aliases
+                    .as_ref()
+                    .and_then(|a| a.inbound.get(slot).cloned().flatten())
                     .ok_or(ProtocolViolation::TopicAliasUnknown)?;
             } else {
-                if self.inbound_aliases.len() <= slot {
-                    self.inbound_aliases.resize(slot + 1, None);
+                let inbound = &mut self.aliases.get_or_insert_default().inbound;
+                if inbound.len() <= slot {
+                    inbound.resize(slot + 1, None);
                 }
-                self.inbound_aliases[slot] = Some(p.topic.clone());
+                inbound[slot] = Some(p.topic.clone());
             }
         } else if p.topic.is_empty() {
             return Err(ProtocolViolation::TopicAliasUnknown);
@@ -316,7 +323,7 @@ impl Connection {
         let mut inbound_ticket = None;
         if let Some(id) = p.qos_pid.packet_id() {
             let mut st = self.session.state.lock();
-            if p.qos_pid.qos() == QoS::ExactlyOnce && st.inbound_qos2.contains(&id) {
+            if p.qos_pid.qos() == QoS::ExactlyOnce && st.acks().inbound_qos2.contains(&id) {
                 // A re-sent QoS 2 PUBLISH: acknowledge, do not route again;
                 // but not before the first copy's records are durable.
                 let persistent = st.persistent();
@@ -329,11 +336,11 @@ impl Connection {
             }
             // QoS 1 is acknowledged at once, so only QoS 2 ids awaiting PUBREL
             // are unacknowledged when this one arrives.
-            if st.inbound_qos2.len() >= usize::from(self.broker.config.receive_maximum) {
+            if st.acks().inbound_qos2.len() >= usize::from(self.broker.config.receive_maximum) {
                 return Err(ProtocolViolation::ReceiveMaximumExceeded);
             }
             if p.qos_pid.qos() == QoS::ExactlyOnce {
-                st.inbound_qos2.insert(id);
+                st.acks().inbound_qos2.insert(id);
                 if st.persistent() {
                     // Exactly once across a restart: the id is durable with the message.
                     let op = Op::PutInbound(self.client_id.clone(), id);
@@ -379,8 +386,8 @@ impl Connection {
             AckKind::PubRec => {
                 let release = {
                     let mut st = self.session.state.lock();
-                    let stored = st.inflight.stored(id);
-                    let release = st.inflight.pubrec(id, !a.reason.is_success());
+                    let stored = st.acks().inflight.stored(id);
+                    let release = st.acks().inflight.pubrec(id, !a.reason.is_success());
                     if let Some(stored) = stored {
                         // Not awaited: a restarted broker re-sending the PUBLISH
                         // with DUP and the same id is still exactly once.
@@ -409,7 +416,7 @@ impl Connection {
             AckKind::PubRel => {
                 let known = {
                     let mut st = self.session.state.lock();
-                    let known = st.inbound_qos2.remove(&id);
+                    let known = st.acks().inbound_qos2.remove(&id);
                     if known && st.persistent() {
                         // Durable before PUBCOMP: a forgotten deletion would make
                         // the publisher's next message with this id a "duplicate".
@@ -436,8 +443,8 @@ impl Connection {
     /// duplicate or a PUBREL sent again after a restart, never a loss.
     fn complete(&mut self, id: PacketId, done: fn(&mut InflightWindow, PacketId) -> bool) {
         let mut st = self.session.state.lock();
-        let stored = st.inflight.stored(id);
-        if done(&mut st.inflight, id)
+        let stored = st.acks().inflight.stored(id);
+        if done(&mut st.acks().inflight, id)
             && let Some(stored) = stored
         {
             let op = Op::DeleteOutbound(self.client_id.clone(), stored);
@@ -612,7 +619,7 @@ impl Connection {
     /// Re-send unacknowledged deliveries after a session resumes: PUBLISH
     /// with DUP, or PUBREL where PUBREC was already received (4.4).
     pub(super) fn resend_inflight(&mut self, now: Instant, out: &mut BytesMut) {
-        let pending = self.session.state.lock().inflight.in_send_order();
+        let pending = self.session.state.lock().acks().inflight.in_send_order();
         for (id, state) in pending {
             match state {
                 InflightState::AwaitAck(item) => {
@@ -642,10 +649,11 @@ impl Connection {
         let mut topic = msg.topic.clone();
         let mut new_alias = None;
         if self.limits.client_alias_max > 0 && !dup {
-            if let Some(alias) = self.outbound_aliases.get(&msg.topic) {
+            let outbound = self.aliases.as_ref().map(|a| &a.outbound);
+            if let Some(alias) = outbound.and_then(|o| o.get(&msg.topic)) {
                 properties.topic_alias = Some(*alias);
                 topic = TopicName::alias_only();
-            } else if let Ok(n) = u16::try_from(self.outbound_aliases.len() + 1)
+            } else if let Ok(n) = u16::try_from(outbound.map_or(0, HashMap::len) + 1)
                 && n <= self.limits.client_alias_max
                 && let Some(alias) = NonZeroU16::new(n)
             {
@@ -671,7 +679,8 @@ impl Connection {
                 let payload = msg.payload.len();
                 self.broker.metrics.publish(true, qos_pid.qos(), payload);
                 if let Some(alias) = new_alias {
-                    self.outbound_aliases.insert(msg.topic.clone(), alias);
+                    let aliases = self.aliases.get_or_insert_default();
+                    aliases.outbound.insert(msg.topic.clone(), alias);
                 }
             }
             Err(_) => {
@@ -679,7 +688,7 @@ impl Connection {
                 out.truncate(start);
                 self.broker.metrics.dropped(DropReason::TooLarge);
                 if let Some(id) = id {
-                    self.session.state.lock().inflight.cancel(id);
+                    self.session.state.lock().acks().inflight.cancel(id);
                 }
             }
         }

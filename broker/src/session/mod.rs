@@ -80,15 +80,22 @@ pub struct PendingWill {
     pub at: Instant,
 }
 
+/// The packet ids of unfinished QoS 1/2 exchanges.
+#[derive(Debug, Default)]
+pub struct Acknowledgements {
+    /// Outbound QoS 1/2 deliveries in flight.
+    pub inflight: InflightWindow,
+    /// Inbound QoS 2 ids awaiting PUBREL.
+    pub inbound_qos2: InboundQos2,
+}
+
 /// The mutable part of a session, behind [`SessionShared::state`].
 #[derive(Debug)]
 pub struct SessionState {
     /// Messages waiting to be sent.
     pub queue: OutboundQueue,
-    /// Outbound QoS 1/2 deliveries in flight.
-    pub inflight: InflightWindow,
-    /// Inbound QoS 2 ids awaiting PUBREL.
-    pub inbound_qos2: InboundQos2,
+    /// QoS 1/2 exchanges in both directions; see [`SessionState::acks`].
+    acks: Option<Box<Acknowledgements>>,
     /// This session's subscriptions, mirrored from the tree so they can be
     /// removed when the session ends (and persisted later).
     pub subscriptions: HashMap<TopicFilter, SubscriptionEntry>,
@@ -119,6 +126,13 @@ pub struct SessionState {
 }
 
 impl SessionState {
+    /// The QoS 1/2 exchanges, made on first use: boxed because a session
+    /// is one allocation for as long as its client id is known, and idle
+    /// or QoS 0 clients never need these (about 100 bytes each).
+    pub fn acks(&mut self) -> &mut Acknowledgements {
+        self.acks.get_or_insert_default()
+    }
+
     /// Whether the session outlives its connection, so the store keeps it
     /// (and its QoS 1/2 messages) across a restart.
     pub fn persistent(&self) -> bool {
@@ -193,8 +207,7 @@ impl SessionShared {
             client_id,
             state: Mutex::new(SessionState {
                 queue: OutboundQueue::new(queue_limit),
-                inflight: InflightWindow::default(),
-                inbound_qos2: InboundQos2::new(),
+                acks: None,
                 subscriptions: HashMap::new(),
                 expiry_interval,
                 owner: None,
@@ -327,11 +340,11 @@ impl SessionShared {
                 }
                 continue;
             }
-            if st.inflight.len() >= st.window {
+            if st.acks().inflight.len() >= st.window {
                 break;
             }
             let Some(item) = st.queue.pop() else { break };
-            match st.inflight.insert(item.clone()) {
+            match st.acks().inflight.insert(item.clone()) {
                 Some(id) => {
                     if let Some(stored) = item.stored {
                         let state = OutboundState::Sent(id);

@@ -117,9 +117,9 @@ impl Broker {
             let mut st = session.state.lock();
             let kept = match state {
                 OutboundState::Queued => st.queue.push(item).is_kept(),
-                OutboundState::Sent(pid) => st.inflight.restore(pid, item, false),
+                OutboundState::Sent(pid) => st.acks().inflight.restore(pid, item, false),
                 OutboundState::Released(pid) if item.qos == QoS::ExactlyOnce => {
-                    st.inflight.restore(pid, item, true)
+                    st.acks().inflight.restore(pid, item, true)
                 }
                 OutboundState::Released(_) => false,
             };
@@ -133,7 +133,7 @@ impl Broker {
         for (client_id, id) in snapshot.inbound {
             match by_id.get(&client_id) {
                 Some(session) => {
-                    session.state.lock().inbound_qos2.insert(id);
+                    session.state.lock().acks().inbound_qos2.insert(id);
                 }
                 None => {
                     self.store.append(Op::DeleteInbound(client_id, id));

@@ -22,8 +22,12 @@ use super::reader::{Event, FrameReader};
 /// connection anyway (as on the plain path).
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Bytes asked of the socket per read.
+/// Most bytes asked of the socket per read, under load.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// Fewest bytes asked of the socket per read: an idle connection holds a
+/// buffer this small, not a 16 KiB one (thousands of idle browsers).
+const MIN_READ: usize = 512;
 
 /// Past this many unsent bytes a write waits for the socket first, so a
 /// slow reader holds back the connection task instead of growing memory.
@@ -66,6 +70,9 @@ pub struct DeflateWsStream<S> {
     close_with: Option<WsError>,
     /// Running once our Close is sent: the end of the wait for the peer's.
     close_deadline: Option<Pin<Box<Sleep>>>,
+    /// How much to ask of the next read: doubles while reads fill it,
+    /// halves while they bring little.
+    read_hint: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
@@ -88,6 +95,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
             peer_done: false,
             close_with: None,
             close_deadline: None,
+            read_hint: MIN_READ,
         }
     }
 
@@ -106,8 +114,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
 
     /// Read more from `io`; `Ok(0)` at its end.
     fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        self.rbuf.reserve(READ_CHUNK);
-        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.rbuf)
+        if self.rbuf.is_empty() && self.rbuf.capacity() > 4 * self.read_hint {
+            // Traffic fell off: give back the large buffer before waiting.
+            self.rbuf = BytesMut::new();
+        }
+        self.rbuf.reserve(self.read_hint);
+        let offered = self.rbuf.capacity() - self.rbuf.len();
+        let n = ready!(tokio_util::io::poll_read_buf(
+            Pin::new(&mut self.io),
+            cx,
+            &mut self.rbuf
+        ))?;
+        if n >= offered {
+            self.read_hint = (self.read_hint * 2).min(READ_CHUNK);
+        } else if n < self.read_hint / 8 {
+            self.read_hint = (self.read_hint / 2).max(MIN_READ);
+        }
+        Poll::Ready(Ok(n))
     }
 
     /// Send everything queued.
