@@ -22,12 +22,16 @@ use super::reader::{Event, FrameReader};
 /// connection anyway (as on the plain path).
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Most bytes asked of the socket per read, under load.
+/// Bytes asked of the socket per read while data flows.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Fewest bytes asked of the socket per read: an idle connection holds a
-/// buffer this small, not a 16 KiB one (thousands of idle browsers).
-const MIN_READ: usize = 512;
+/// Bytes asked of the socket after a read smaller than [`SMALL_READ`]:
+/// an idle connection (its last read a CONNECT or a PINGREQ) then waits
+/// holding a buffer this small, not a 16 KiB one.
+const IDLE_READ: usize = 512;
+
+/// A read this small looks like control traffic, not a stream of data.
+const SMALL_READ: usize = 128;
 
 /// Past this many unsent bytes a write waits for the socket first, so a
 /// slow reader holds back the connection task instead of growing memory.
@@ -70,9 +74,8 @@ pub struct DeflateWsStream<S> {
     close_with: Option<WsError>,
     /// Running once our Close is sent: the end of the wait for the peer's.
     close_deadline: Option<Pin<Box<Sleep>>>,
-    /// How much to ask of the next read: doubles while reads fill it,
-    /// halves while they bring little.
-    read_hint: usize,
+    /// Bytes the last read brought, to size the next.
+    last_read: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
@@ -95,7 +98,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
             peer_done: false,
             close_with: None,
             close_deadline: None,
-            read_hint: MIN_READ,
+            last_read: 0,
         }
     }
 
@@ -114,22 +117,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
 
     /// Read more from `io`; `Ok(0)` at its end.
     fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.rbuf.is_empty() && self.rbuf.capacity() > 4 * self.read_hint {
-            // Traffic fell off: give back the large buffer before waiting.
-            self.rbuf = BytesMut::new();
-        }
-        self.rbuf.reserve(self.read_hint);
-        let offered = self.rbuf.capacity() - self.rbuf.len();
+        let want = if self.last_read < SMALL_READ {
+            if self.rbuf.is_empty() && self.rbuf.capacity() > 4 * IDLE_READ {
+                // Traffic fell off: give back the large buffer before waiting.
+                self.rbuf = BytesMut::new();
+            }
+            IDLE_READ
+        } else {
+            READ_CHUNK
+        };
+        self.rbuf.reserve(want);
         let n = ready!(tokio_util::io::poll_read_buf(
             Pin::new(&mut self.io),
             cx,
             &mut self.rbuf
         ))?;
-        if n >= offered {
-            self.read_hint = (self.read_hint * 2).min(READ_CHUNK);
-        } else if n < self.read_hint / 8 {
-            self.read_hint = (self.read_hint / 2).max(MIN_READ);
-        }
+        self.last_read = n;
         Poll::Ready(Ok(n))
     }
 
