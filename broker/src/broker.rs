@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
@@ -49,6 +49,8 @@ pub struct Broker {
     /// New connections per address, when `max_connection_rate` is set.
     pub connection_rate: Option<crate::limits::ConnectionRate>,
     next_conn_id: AtomicU64,
+    /// Set by [`Broker::close_connections`] at shutdown.
+    closing: AtomicBool,
 }
 
 /// What routing a client's message did, for its acknowledgement.
@@ -92,6 +94,29 @@ impl Broker {
             metrics: Metrics::default(),
             started: Instant::now(),
             next_conn_id: AtomicU64::new(1),
+            closing: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the broker is shutting down: attached connections end.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    /// At shutdown, tell every attached connection to end (with DISCONNECT
+    /// 0x8B for v5). Each is woken through its takeover signal and, seeing
+    /// [`Broker::is_closing`], ends as shut down. Through the session
+    /// rather than a channel each connection listens on, because an idle
+    /// connection's task should hold no more than it must. The flag is set
+    /// before the registry is locked: a connection attached before this
+    /// pass is woken by it, one attached after it sees the flag.
+    pub fn close_connections(&self) {
+        self.closing.store(true, Ordering::Release);
+        let sessions = self.sessions.lock();
+        for session in sessions.values() {
+            if let Some(owner) = &session.state.lock().owner {
+                owner.link.take_over();
+            }
         }
     }
 

@@ -1,8 +1,10 @@
 //! Listeners, the accept loop, the connection limit and graceful shutdown.
 //!
-//! Shutdown is one `watch` channel: SIGINT/SIGTERM flips it, every accept
-//! loop stops, every connection task sends v5 clients DISCONNECT 0x8B and
-//! exits, and [`run`] waits (bounded) for the connection permits to return.
+//! Shutdown is one `watch` channel and one pass over the sessions:
+//! SIGINT/SIGTERM flips the channel, which stops every accept loop and every
+//! connection still in its handshake, and `Broker::close_connections` wakes
+//! every attached connection, which sends v5 clients DISCONNECT 0x8B and
+//! exits; [`run`] waits (bounded) for the connection permits to return.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -241,6 +243,7 @@ impl Server {
         shutdown.await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
+        self.broker.close_connections();
         let all = u32::try_from(max).unwrap_or(u32::MAX);
         if tokio::time::timeout(SHUTDOWN_GRACE, permits.acquire_many(all))
             .await

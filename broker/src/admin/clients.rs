@@ -66,7 +66,7 @@ pub fn list_clients(broker: &Broker, page: Page) -> Listing<ClientView> {
             &link,
             st.subscriptions.len(),
             st.queue.len(),
-            st.inflight.len(),
+            st.inflight_len(),
         ))
     })
 }

@@ -71,7 +71,7 @@ pub fn list_sessions(broker: &Broker, page: Page, now: Instant) -> Listing<Sessi
                 .expires_at
                 .map(|at| at.saturating_duration_since(now).as_secs()),
             queued: st.queue.len(),
-            inflight: st.inflight.len(),
+            inflight: st.inflight_len(),
             subscriptions: st.subscriptions.len(),
         })
     })

@@ -133,6 +133,11 @@ impl SessionState {
         self.acks.get_or_insert_default()
     }
 
+    /// Outbound QoS 1/2 deliveries in flight, without making the tables.
+    pub fn inflight_len(&self) -> usize {
+        self.acks.as_ref().map_or(0, |a| a.inflight.len())
+    }
+
     /// Whether the session outlives its connection, so the store keeps it
     /// (and its QoS 1/2 messages) across a restart.
     pub fn persistent(&self) -> bool {
