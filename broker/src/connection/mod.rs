@@ -141,7 +141,8 @@ struct Io<S> {
     wbuf: BytesMut,
 }
 
-/// Serve one client on `stream` until it ends or `shutdown` turns true;
+/// Serve one client on `stream` until it ends or the broker shuts down
+/// (`shutdown` during the handshake, `Broker::close_connections` after);
 /// `permit` (the connection limit's) is held until then.
 ///
 /// Every idle connection is one of these futures, and a future is as large
@@ -166,10 +167,8 @@ where
         decoder: Decoder::new(broker.config.max_packet_size),
         wbuf: BytesMut::new(),
     };
-    // Everything only the handshake needs (the peer's address, for one)
-    // stays in its box and goes with it.
-    // So does the shutdown receiver: once attached, shutdown comes through
-    // the session (`Broker::close_connections`).
+    // Everything only the handshake needs (the peer's address, the
+    // shutdown receiver) stays in its box and goes with it.
     let handshake = Box::pin(async move {
         let conn = establish(&broker, &mut io, peer, &mut shutdown).await?;
         Some((conn, io))
