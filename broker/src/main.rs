@@ -31,8 +31,6 @@ struct Cli {
 
 /// The subcommands: the clients, and the password file tool.
 #[derive(Debug, Subcommand)]
-// Parsed once at start-up and dropped: its size costs nothing.
-#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Boxed: the client's options dwarf the other variant's.
     #[command(flatten)]

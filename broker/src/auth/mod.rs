@@ -68,12 +68,6 @@ impl Authenticator {
         }
     }
 
-    /// Whether [`Authenticator::check`] would verify a password hash for
-    /// this user name (slow by design: callers run it off the runtime).
-    pub fn hashes(&self, username: Option<&str>) -> bool {
-        username.is_some() && self.passwords.is_some()
-    }
-
     /// Decide a CONNECT. `Err` carries the CONNACK reason:
     /// - 0x86 Bad User Name or Password (3.1.1 return code 4) when a user
     ///   name is given and the password file does not match it (3.2.2.2);

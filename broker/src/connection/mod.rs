@@ -457,7 +457,8 @@ mod tests {
         let (client, accepted) = tokio::join!(client, listener.accept());
         let (stream, addr) = accepted.unwrap();
         let broker = Arc::new(Broker::new(Config::default()));
-        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        let budget = crate::limits::ConnectionBudget::new(Arc::new(Semaphore::new(1)), 0);
+        let permit = budget.try_take().unwrap();
         let (_stop, rx) = watch::channel(false);
         let task = super::run(broker, stream, addr.into(), rx, permit);
         let size = std::mem::size_of_val(&task);
