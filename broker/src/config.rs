@@ -182,6 +182,10 @@ pub struct Options {
     /// Log lines as `text` for people or `json` (one object a line) for collectors (default text).
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Seconds a subscriber may accept nothing while a QoS 1/2 publisher waits for room in
+    /// its full queue before it is disconnected with 0x97; 0 waits for ever (default 30).
+    #[arg(long, value_name = "SECONDS")]
+    pub slow_subscriber_timeout: Option<u64>,
     /// Subscriptions one client may hold; more get SUBACK 0x97 (default 10000).
     #[arg(long, value_name = "N")]
     pub max_subscriptions: Option<usize>,
@@ -265,6 +269,8 @@ pub struct Config {
     pub max_session_expiry: u32,
     /// How log lines are written.
     pub log_format: LogFormat,
+    /// How long a stuck subscriber may hold publishers up; `None`: for ever.
+    pub slow_subscriber_timeout: Option<Duration>,
     /// Subscriptions per client.
     pub max_subscriptions: usize,
     /// Topic names and filters clients may use.
@@ -305,6 +311,7 @@ impl Default for Config {
             topic_alias_maximum: 10,
             max_session_expiry: u32::MAX,
             log_format: LogFormat::Text,
+            slow_subscriber_timeout: Some(Duration::from_secs(30)),
             max_subscriptions: 10_000,
             topic_limits: crate::limits::TopicLimits {
                 length: u16::MAX,
@@ -365,6 +372,9 @@ impl Options {
             topic_alias_maximum: self.topic_alias_maximum.or(file.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.or(file.max_session_expiry),
             log_format: self.log_format.or(file.log_format),
+            slow_subscriber_timeout: self
+                .slow_subscriber_timeout
+                .or(file.slow_subscriber_timeout),
             max_subscriptions: self.max_subscriptions.or(file.max_subscriptions),
             max_topic_length: self.max_topic_length.or(file.max_topic_length),
             max_topic_levels: self.max_topic_levels.or(file.max_topic_levels),
@@ -543,6 +553,11 @@ impl Options {
             topic_alias_maximum: self.topic_alias_maximum.unwrap_or(d.topic_alias_maximum),
             max_session_expiry: self.max_session_expiry.unwrap_or(d.max_session_expiry),
             log_format: self.log_format.unwrap_or(d.log_format),
+            slow_subscriber_timeout: match self.slow_subscriber_timeout {
+                Some(0) => None,
+                Some(s) => Some(Duration::from_secs(s)),
+                None => d.slow_subscriber_timeout,
+            },
             max_subscriptions,
             topic_limits,
             max_connection_rate: self.max_connection_rate.unwrap_or(d.max_connection_rate),

@@ -158,6 +158,12 @@ pub fn render(broker: &Broker) -> String {
             ),
         ],
     );
+    metric(
+        "courtier_slow_subscribers_disconnected_total",
+        "counter",
+        "Subscribers disconnected (0x97) for accepting nothing for slow_subscriber_timeout while publishers waited.",
+        &[("", c(&m.slow_subscribers_disconnected))],
+    );
     if let Some(store) = broker.store.stats() {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         metric(
@@ -269,6 +275,6 @@ mod tests {
                 value.parse::<u64>().expect("a number");
             }
         }
-        assert_eq!(names, 22);
+        assert_eq!(names, 23);
     }
 }

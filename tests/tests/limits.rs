@@ -202,3 +202,58 @@ async fn a_subscriber_that_never_reads_does_not_block_the_publisher() {
         .expect("reader task");
     drop(stuck);
 }
+
+/// A subscriber that accepts nothing holds a QoS 1 publisher up only for
+/// `slow_subscriber_timeout`: then it gets DISCONNECT 0x97 and the
+/// publisher's every PUBLISH is acknowledged (issue 3: a slow subscriber
+/// never blocks a publisher for ever; issue 8: the policy is configurable).
+#[tokio::test]
+async fn a_stuck_subscriber_is_disconnected_and_its_publisher_carries_on() {
+    let b = start_broker(&[
+        "--http",
+        "127.0.0.1:0",
+        "--slow-subscriber-timeout",
+        "1",
+        "--max-queued-messages",
+        "5",
+    ]);
+    // Receive Maximum 2, and it never acknowledges nor reads: two in
+    // flight and five queued fill it.
+    let mut stuck_connect = connect_packet(V5, "stuck");
+    stuck_connect.properties.receive_maximum = std::num::NonZeroU16::new(2);
+    let (mut stuck, _) = RawClient::connect(b.addr, stuck_connect).await;
+    stuck.subscribe("sensors/t", QoS::AtLeastOnce).await;
+    let (mut p, _) = RawClient::connect(b.addr, connect_packet(V5, "pub")).await;
+    for id in 1..=10 {
+        p.send(&publish("sensors/t", b"21.5", QoS::AtLeastOnce, id))
+            .await;
+    }
+    // The eighth waits for room; a second later the subscriber is gone and
+    // every PUBLISH is acknowledged, in order.
+    for id in 1..=10u16 {
+        match p.recv().await {
+            Packet::Ack(a) if a.kind == AckKind::PubAck => {
+                assert_eq!(a.packet_id.get(), id);
+            }
+            other => panic!("expected PUBACK {id}, got {other:?}"),
+        }
+    }
+    let mut delivered = 0;
+    let reason = loop {
+        match stuck.next().await {
+            Some(Packet::Publish(_)) => delivered += 1,
+            Some(Packet::Disconnect(d)) => break d.reason,
+            other => panic!("expected PUBLISH or DISCONNECT, got {other:?}"),
+        }
+    };
+    assert_eq!(delivered, 2, "its Receive Maximum");
+    assert_eq!(reason, ReasonCode::QuotaExceeded);
+    let metrics = courtier_e2e::http::get(b.http.expect("HTTP"), "/metrics").await;
+    assert!(
+        metrics
+            .body
+            .contains("courtier_slow_subscribers_disconnected_total 1\n"),
+        "{}",
+        metrics.body
+    );
+}

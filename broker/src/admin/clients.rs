@@ -36,6 +36,8 @@ pub struct ClientView {
     pub queued: usize,
     /// QoS 1/2 messages sent and not yet acknowledged.
     pub inflight: usize,
+    /// Messages meant for it and dropped (queue full, QoS 0 offline, expired).
+    pub dropped: u64,
 }
 
 /// The version as people write it.
@@ -65,8 +67,7 @@ pub fn list_clients(broker: &Broker, page: Page) -> Listing<ClientView> {
             id,
             &link,
             st.subscriptions.len(),
-            st.queue.len(),
-            st.inflight_len(),
+            (st.queue.len(), st.inflight_len(), st.dropped),
         ))
     })
 }
@@ -75,8 +76,7 @@ fn view(
     client_id: &str,
     link: &ConnLink,
     subscriptions: usize,
-    queued: usize,
-    inflight: usize,
+    (queued, inflight, dropped): (usize, usize, u64),
 ) -> ClientView {
     let info = &link.info;
     ClientView {
@@ -89,6 +89,7 @@ fn view(
         subscriptions,
         queued,
         inflight,
+        dropped,
     }
 }
 

@@ -32,6 +32,8 @@ pub struct SessionView {
     pub inflight: usize,
     /// Its subscriptions.
     pub subscriptions: usize,
+    /// Messages meant for it and dropped (queue full, QoS 0 offline, expired).
+    pub dropped: u64,
 }
 
 /// One subscription of a session.
@@ -73,6 +75,7 @@ pub fn list_sessions(broker: &Broker, page: Page, now: Instant) -> Listing<Sessi
             queued: st.queue.len(),
             inflight: st.inflight_len(),
             subscriptions: st.subscriptions.len(),
+            dropped: st.dropped,
         })
     })
 }

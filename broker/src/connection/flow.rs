@@ -67,6 +67,9 @@ struct Stall {
     matched: usize,
     /// What routing did so far.
     routed: Routed,
+    /// Since when no waiting delivery was accepted: a subscriber that
+    /// accepts none for `slow_subscriber_timeout` is disconnected.
+    since: Instant,
 }
 
 impl Connection {
@@ -88,6 +91,7 @@ impl Connection {
             ack,
             matched,
             routed,
+            since: Instant::now(),
         };
         if stall.routed.blocked.is_empty() {
             self.write_routed_ack(&stall, out);
@@ -127,6 +131,11 @@ impl Connection {
         }
     }
 
+    /// Since when a stalled PUBLISH has made no progress, if one is stalled.
+    pub(in crate::connection) fn stalled_since(&self) -> Option<Instant> {
+        Some(self.flow.as_ref()?.stall.as_ref()?.since)
+    }
+
     /// The session a stalled PUBLISH waits for, if any.
     pub(in crate::connection) fn waiting_on(&self) -> Option<Arc<SessionShared>> {
         let stall = self.flow.as_ref()?.stall.as_ref()?;
@@ -161,6 +170,7 @@ impl Connection {
                         Offer::Queued(t) => {
                             ticket = ticket.max(t);
                             routed.accepted += 1;
+                            stall.since = now;
                         }
                         Offer::Full(item) => {
                             routed.blocked.push(Blocked { session, item });

@@ -100,6 +100,9 @@ pub enum End {
     TakenOver,
     /// An operator closed the connection (admin API).
     Kicked,
+    /// A subscriber that accepted nothing for `slow_subscriber_timeout`
+    /// while a publisher waited for room in its queue.
+    TooSlow,
     /// The broker is shutting down.
     Shutdown,
     /// The peer closed the stream or it failed.
@@ -114,6 +117,7 @@ impl End {
             Self::KeepAliveTimeout => Some(ReasonCode::KeepAliveTimeout),
             Self::TakenOver => Some(ReasonCode::SessionTakenOver),
             Self::Kicked => Some(ReasonCode::AdministrativeAction),
+            Self::TooSlow => Some(ReasonCode::QuotaExceeded),
             Self::Shutdown => Some(ReasonCode::ServerShuttingDown),
             Self::ClientDisconnect { .. } | Self::Closed => None,
         }
@@ -248,6 +252,9 @@ where
 {
     let broker = Arc::clone(conn.broker());
     let wbuf = &mut io.wbuf;
+    if matches!(end, End::TooSlow) {
+        Metrics::add(&broker.metrics.slow_subscribers_disconnected, 1);
+    }
     if let Some(reason) = end.disconnect_reason()
         && conn.version().is_v5()
     {
@@ -321,9 +328,25 @@ where
         // Flow control: a stalled PUBLISH waits for room in this session's
         // queue; with enough packets held, the client is not read at all
         // (and not timed out for it). Boxed: rarely waited for.
-        let room = conn
-            .waiting_on()
-            .map(|s| Box::pin(async move { s.wait_for_room().await }));
+        // A subscriber that accepts nothing for `slow_subscriber_timeout`
+        // is disconnected rather than holding publishers up for ever; its
+        // session then goes offline and the offline overflow policy applies.
+        let slow_at = conn.broker().config.slow_subscriber_timeout;
+        let slow_at = slow_at
+            .zip(conn.stalled_since())
+            .map(|(t, since)| since + t);
+        let room = conn.waiting_on().map(|s| {
+            Box::pin(async move {
+                if let Some(at) = slow_at {
+                    tokio::select! {
+                        () = s.wait_for_room() => return,
+                        () = tokio::time::sleep_until(at.into()) => s.disconnect_too_slow(),
+                    }
+                }
+                // Until it is gone (its detach releases the waiters) or drains.
+                s.wait_for_room().await;
+            })
+        });
         let reading = !conn.reads_paused();
         if !reading {
             last_packet = tokio::time::Instant::now();
@@ -338,6 +361,7 @@ where
                     match link.reason() {
                         KickReason::TakenOver => End::TakenOver,
                         KickReason::Administrative => End::Kicked,
+                        KickReason::TooSlow => End::TooSlow,
                     }
                 };
             }

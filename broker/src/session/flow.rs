@@ -57,6 +57,16 @@ impl SessionShared {
         notified.await;
     }
 
+    /// End the attached connection for being too slow a subscriber (v5
+    /// DISCONNECT 0x97), counted; nothing if it is already gone.
+    pub fn disconnect_too_slow(&self) {
+        let st = self.state.lock();
+        if let Some(owner) = &st.owner {
+            tracing::info!(client = %self.client_id, "subscriber too slow: disconnected");
+            owner.link.kick_too_slow();
+        }
+    }
+
     /// Wake every publisher waiting for room: the session went offline or
     /// ended, so they stop waiting and the offline policy applies.
     pub fn release_waiters(&self) {

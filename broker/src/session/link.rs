@@ -7,7 +7,7 @@
 //! small, so nothing of this is copied into the connection itself.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use courtier_proto::ProtocolVersion;
 use tokio::sync::Notify;
@@ -35,9 +35,10 @@ pub struct ConnLink {
     /// Woken to end the connection: it was taken over, its session ended, or
     /// an operator kicked it ([`ConnLink::kick_by_admin`]).
     kick: Notify,
-    /// Set before `kick` is notified by an operator, so the connection can
-    /// tell the client why (v5 DISCONNECT 0x98 instead of 0x8E).
-    by_admin: AtomicBool,
+    /// Set before `kick` is notified by an operator or for a stuck
+    /// subscriber, so the connection can tell the client why (v5 DISCONNECT
+    /// 0x98 or 0x97 instead of 0x8E); a [`KickReason`] as a byte.
+    reason: AtomicU8,
     /// The client's details.
     pub info: ClientInfo,
 }
@@ -49,6 +50,9 @@ pub enum KickReason {
     TakenOver,
     /// An operator closed the connection through the admin API.
     Administrative,
+    /// It accepted no message for `slow_subscriber_timeout` while a
+    /// publisher waited for room in its full queue.
+    TooSlow,
 }
 
 impl ConnLink {
@@ -56,7 +60,7 @@ impl ConnLink {
     pub fn new(info: ClientInfo) -> Self {
         Self {
             kick: Notify::new(),
-            by_admin: AtomicBool::new(false),
+            reason: AtomicU8::new(KickReason::TakenOver as u8),
             info,
         }
     }
@@ -70,7 +74,16 @@ impl ConnLink {
 
     /// Tell the connection an operator closes it.
     pub fn kick_by_admin(&self) {
-        self.by_admin.store(true, Ordering::Release);
+        self.kick_for(KickReason::Administrative);
+    }
+
+    /// Tell the connection it ends for being too slow a subscriber.
+    pub fn kick_too_slow(&self) {
+        self.kick_for(KickReason::TooSlow);
+    }
+
+    fn kick_for(&self, reason: KickReason) {
+        self.reason.store(reason as u8, Ordering::Release);
         self.kick.notify_one();
     }
 
@@ -84,10 +97,10 @@ impl ConnLink {
 
     /// Why the connection was kicked, once [`ConnLink::kicked`] resolved.
     pub fn reason(&self) -> KickReason {
-        if self.by_admin.load(Ordering::Acquire) {
-            KickReason::Administrative
-        } else {
-            KickReason::TakenOver
+        match self.reason.load(Ordering::Acquire) {
+            r if r == KickReason::Administrative as u8 => KickReason::Administrative,
+            r if r == KickReason::TooSlow as u8 => KickReason::TooSlow,
+            _ => KickReason::TakenOver,
         }
     }
 }

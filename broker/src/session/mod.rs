@@ -119,6 +119,9 @@ pub struct SessionState {
     pub window: usize,
     /// Set when the session has been discarded; late deliveries are ignored.
     pub ended: bool,
+    /// Messages meant for this session and dropped (queue full, QoS 0
+    /// while offline, expired): the per-client count the admin API shows.
+    pub dropped: u64,
     /// Whether the store may hold this session (so ending it must delete it there).
     pub in_store: bool,
     /// A publisher waits for room in the queue ([`SessionShared::room`]).
@@ -223,6 +226,7 @@ impl SessionShared {
                 expires_at: None,
                 window: 1,
                 ended: false,
+                dropped: 0,
                 in_store: false,
                 room_wanted: false,
             }),
@@ -270,6 +274,7 @@ impl SessionShared {
                 return Offer::Dropped;
             }
             if st.owner.is_none() && item.qos == QoS::AtMostOnce {
+                st.dropped += 1;
                 metrics.dropped(DropReason::OfflineQos0);
                 return Offer::Dropped;
             }
@@ -287,6 +292,9 @@ impl SessionShared {
             }
             let copy = persist.then(|| item.clone());
             let outcome = st.queue.push(item);
+            if outcome != PushOutcome::Queued {
+                st.dropped += 1;
+            }
             if let Some(copy) = copy
                 && let Some(id) = copy.stored
                 && outcome != PushOutcome::Refused
@@ -337,6 +345,7 @@ impl SessionShared {
                     store.append(Op::DeleteOutbound(self.client_id.clone(), id));
                 }
                 metrics.dropped(DropReason::Expired);
+                st.dropped += 1;
                 continue;
             }
             if front.qos == QoS::AtMostOnce {
