@@ -8,8 +8,15 @@
 //! - [`tree`]: the topic tree, per-topic history and numeric series; [`tree_keys`]: its keyboard.
 //! - [`chart`]: a series laid out for drawing, with its time and value axes.
 //! - [`profile`]: saved connection profiles (what is stored, and their order).
+//! - [`admin`] and its `admin_*` siblings: the Admin section (broker admin API) as its own
+//!   reducer.
 //! - this file: [`AppState`], [`Action`] and [`AppState::apply`].
 
+pub mod admin;
+pub mod admin_rates;
+pub mod admin_table;
+pub mod admin_users;
+pub mod admin_wire;
 pub mod chart;
 pub mod form;
 pub mod log;
