@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`location`]: which broker the page talks to, derived from the page's own address. Pure, so
 //!   it is unit-tested on the host.
+//! - `admin_api` (wasm32 only): the broker's admin API over `fetch`, for the app's Admin
+//!   section; its URLs, JSON and errors are in `model::admin_wire`.
 //! - `browser` (wasm32 only): reads that address from `window.location`.
 //! - [`client`]: the MQTT session over a browser `WebSocket`, shared by the Yew app and the
 //!   embeddable client; its pure rules (URLs, reconnect schedule) build and test on the host.
@@ -15,6 +17,8 @@
 //! Nothing here depends on Yew: the Yew app is the `courtier-app` binary (`src/app/`), so the
 //! embeddable package built from this library stays small.
 
+#[cfg(target_arch = "wasm32")]
+pub mod admin_api;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 pub mod client;

@@ -13,8 +13,11 @@ const PAD_PCT: f64 = 4.0;
 /// Properties of [`Chart`].
 #[derive(Properties, PartialEq)]
 pub(crate) struct ChartProps {
+    /// Element id (the MQTT view's one chart is `chart`).
+    #[prop_or(AttrValue::Static("chart"))]
+    pub(crate) id: AttrValue,
     /// What is charted.
-    pub(crate) title: String,
+    pub(crate) title: AttrValue,
     /// (time in ms, value), oldest first.
     pub(crate) points: Vec<(u64, f64)>,
 }
@@ -45,10 +48,10 @@ pub(crate) fn Chart(props: &ChartProps) -> Html {
         number(chart.max)
     );
     html! {
-        <figure class="chart" id="chart">
+        <figure class="chart" id={props.id.clone()}>
             <figcaption>
                 <span>{ &props.title }</span>
-                <strong class="last">{ last.map(|v| format!("{v}")).unwrap_or_default() }</strong>
+                <strong class="last">{ last.map(number).unwrap_or_default() }</strong>
             </figcaption>
             <div class="plot">
                 <div class="value-axis" aria-hidden="true">

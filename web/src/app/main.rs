@@ -1,6 +1,8 @@
 //! `courtier-app`: the Yew single-page app that trunk builds into `dist/`.
 //!
 //! # Layout
+//! - `admin/`: the Admin section (broker admin API): token form, dashboard, clients, retained
+//!   messages, users; its state is `courtier_web::model::admin`.
 //! - `store`: the one `ConnectionProvider` and the `use_connection` hook (connection + state).
 //! - `page`: initial state, layout, theme, download glue.
 //! - one file per panel: `connect`, `status`, `subscribe`, `publish`, `log`, `tree`, `chart`.
@@ -13,6 +15,8 @@
 //! It only makes sense in a browser; a host build compiles to a stub that says so, which keeps
 //! `cargo build --workspace` and `cargo test --workspace` working without the wasm target.
 
+#[cfg(target_arch = "wasm32")]
+mod admin;
 #[cfg(target_arch = "wasm32")]
 mod chart;
 #[cfg(target_arch = "wasm32")]
@@ -33,6 +37,8 @@ mod store;
 mod subscribe;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests_admin;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests_more;
 #[cfg(target_arch = "wasm32")]

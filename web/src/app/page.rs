@@ -6,16 +6,19 @@ use std::rc::Rc;
 use courtier_web::browser::page_location;
 use courtier_web::location::broker_url;
 use courtier_web::model::AppState;
+use courtier_web::model::admin::AdminState;
+use courtier_web::model::admin_wire::api_origin;
 use courtier_web::model::form::{ConnectForm, generated_client_id};
 use gloo::storage::{LocalStorage, Storage};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::admin::{AdminProvider, AdminView, stored_token};
 use crate::connect::ConnectPanel;
 use crate::log::MessageLog;
 use crate::publish::PublishPanel;
 use crate::status::StatusBar;
-use crate::store::ConnectionProvider;
+use crate::store::{ConnectionProvider, use_connection};
 use crate::subscribe::SubscribePanel;
 use crate::tree::{TopicDetails, TopicTree};
 
@@ -46,9 +49,18 @@ pub(crate) fn App() -> Html {
     }
 }
 
-/// Header, status bar and the three columns.
+/// Header, status bar, and either the MQTT client's three columns or the Admin section.
+///
+/// The MQTT columns stay mounted (hidden) while Admin is shown, so the connection, log and
+/// tree carry on; the Admin section is mounted only while shown, so it polls only then.
 #[function_component]
 pub(crate) fn Layout() -> Html {
+    let admin = use_state(|| false);
+    let show = |value: bool| {
+        let admin = admin.clone();
+        Callback::from(move |_| admin.set(value))
+    };
+    let broker_url = use_connection().app().form.url.clone();
     let theme = use_state(|| LocalStorage::get::<String>(THEME_KEY).ok());
     {
         let theme = (*theme).clone();
@@ -70,15 +82,47 @@ pub(crate) fn Layout() -> Html {
         <>
             <header class="top">
                 <h1>{ "Courtier" }<span class="muted">{ " · MQTT in the browser" }</span></h1>
+                <nav class="views" aria-label="Views">
+                    <button type="button" id="view-client" aria-pressed={(!*admin).to_string()} onclick={show(false)}>{ "MQTT client" }</button>
+                    <button type="button" id="view-admin" aria-pressed={admin.to_string()} onclick={show(true)}>{ "Admin" }</button>
+                </nav>
                 <button type="button" id="theme-toggle" class="small" onclick={toggle} aria-label="Switch light or dark theme">{ "◐ Theme" }</button>
             </header>
             <StatusBar />
-            <main class="columns">
+            if *admin {
+                <main class="admin-main">
+                    <AdminSection {broker_url} />
+                </main>
+            }
+            <main class="columns" hidden={*admin}>
                 <div class="column"><ConnectPanel /><SubscribePanel /><PublishPanel /></div>
                 <div class="column wide"><MessageLog /></div>
                 <div class="column"><TopicDetails /><TopicTree /></div>
             </main>
         </>
+    }
+}
+
+/// Properties of [`AdminSection`].
+#[derive(Properties, PartialEq)]
+pub(crate) struct AdminSectionProps {
+    /// The MQTT client's broker URL: the admin API is on the same host.
+    pub(crate) broker_url: AttrValue,
+}
+
+/// The Admin section against the broker the page talks to.
+#[function_component]
+pub(crate) fn AdminSection(props: &AdminSectionProps) -> Html {
+    let initial = use_memo((), |()| AdminState {
+        token: stored_token(),
+        ..AdminState::default()
+    });
+    let page = page_location();
+    let origin = page
+        .and_then(|page| api_origin(&props.broker_url, &page.protocol, &page.host))
+        .map(AttrValue::from);
+    html! {
+        <AdminProvider initial={Rc::clone(&initial)} {origin}><AdminView /></AdminProvider>
     }
 }
 

@@ -194,9 +194,39 @@ impl AdminState {
     }
 }
 
+/// A byte count in the largest binary unit that keeps it at least 1 (`512 B`, `1.5 KiB`).
+pub fn byte_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_sizes_read_short() {
+        let cases = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1536, "1.5 KiB"),
+            (5 << 20, "5.0 MiB"),
+            (u64::MAX, "16777216.0 TiB"),
+        ];
+        for (n, words) in cases {
+            assert_eq!(byte_size(n), words, "{n}");
+        }
+    }
 
     fn overview(received: u64) -> AdminAction {
         AdminAction::Overview {

@@ -161,6 +161,9 @@ pub enum AdminError {
         /// The broker's words.
         message: String,
     },
+    /// The form breaks a rule the broker would refuse it for; nothing was sent.
+    #[error("{0}")]
+    Invalid(String),
     /// The answer was not the JSON expected.
     #[error("unexpected answer from the broker: {0}")]
     BadAnswer(String),

@@ -1,0 +1,115 @@
+//! The admin API client: one small type that sends `Authorization: Bearer <token>` requests
+//! with the browser's `fetch` (gloo-net, already in the tree through gloo) and turns every
+//! answer into data or an [`AdminError`] in words. What the URLs, JSON and errors are is decided
+//! in [`crate::model::admin_wire`], which is pure and host-tested; this file only does the I/O.
+
+use gloo::net::http::{Request, RequestBuilder};
+use serde::de::DeserializeOwned;
+
+use crate::model::admin_wire::{
+    self, API_PREFIX, AdminError, ClientView, Listing, Overview, RetainedView, UserView,
+};
+
+/// Retained messages asked for per listing (the broker allows up to 1000).
+pub const RETAINED_LIMIT: usize = 200;
+
+/// The admin API of one broker, with one token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminApi {
+    /// `http(s)://host:port`, no trailing slash.
+    origin: String,
+    /// The admin token.
+    token: String,
+}
+
+impl AdminApi {
+    /// A client for the API at `origin` (`http(s)://host:port`) opened by `token`.
+    pub fn new(origin: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            origin: origin.into(),
+            token: token.into(),
+        }
+    }
+
+    fn builder(&self, build: fn(&str) -> RequestBuilder, path: &str) -> RequestBuilder {
+        build(&format!("{}{path}", self.origin))
+            .header("Authorization", &format!("Bearer {}", self.token.trim()))
+            .header("Accept", "application/json")
+    }
+
+    /// Sends `request`; the status and body, or why there were none.
+    async fn send(
+        &self,
+        request: Result<Request, gloo::net::Error>,
+    ) -> Result<(u16, String), AdminError> {
+        let request = request.map_err(|e| AdminError::BadAnswer(e.to_string()))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|_| AdminError::Unreachable(self.origin.clone()))?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| AdminError::BadAnswer(e.to_string()))?;
+        Ok((response.status(), body))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, AdminError> {
+        let (status, body) = self.send(self.builder(Request::get, path).build()).await?;
+        admin_wire::decode(status, &body)
+    }
+
+    /// DELETE of a named item; a 404 then means the item is gone, in the broker's words.
+    async fn delete(&self, path: &str) -> Result<(), AdminError> {
+        let (status, body) = self
+            .send(self.builder(Request::delete, path).build())
+            .await?;
+        admin_wire::failure(status, &body, true).map_or(Ok(()), Err)
+    }
+
+    /// `GET /api/v1/overview`.
+    pub async fn overview(&self) -> Result<Overview, AdminError> {
+        self.get(&format!("{API_PREFIX}/overview")).await
+    }
+
+    /// `GET /api/v1/clients`.
+    pub async fn clients(&self) -> Result<Listing<ClientView>, AdminError> {
+        self.get(&format!("{API_PREFIX}/clients?limit=1000")).await
+    }
+
+    /// `DELETE /api/v1/clients/{client_id}`: the broker closes its connection.
+    pub async fn kick(&self, client_id: &str) -> Result<(), AdminError> {
+        self.delete(&admin_wire::client_path(client_id)).await
+    }
+
+    /// `GET /api/v1/retained?filter=&limit=`.
+    pub async fn retained(&self, filter: &str) -> Result<Listing<RetainedView>, AdminError> {
+        self.get(&admin_wire::retained_query(filter, RETAINED_LIMIT))
+            .await
+    }
+
+    /// `DELETE /api/v1/retained/{topic}`.
+    pub async fn delete_retained(&self, topic: &str) -> Result<(), AdminError> {
+        self.delete(&admin_wire::retained_path(topic)).await
+    }
+
+    /// `GET /api/v1/users`.
+    pub async fn users(&self) -> Result<Listing<UserView>, AdminError> {
+        self.get(&format!("{API_PREFIX}/users?limit=1000")).await
+    }
+
+    /// `POST /api/v1/users` with `{"username", "password"}`.
+    pub async fn add_user(&self, username: &str, password: &str) -> Result<(), AdminError> {
+        let body = serde_json::json!({ "username": username, "password": password });
+        let request = self
+            .builder(Request::post, &format!("{API_PREFIX}/users"))
+            .json(&body);
+        let (status, body) = self.send(request).await?;
+        admin_wire::failure(status, &body, false).map_or(Ok(()), Err)
+    }
+
+    /// `DELETE /api/v1/users/{username}`.
+    pub async fn delete_user(&self, username: &str) -> Result<(), AdminError> {
+        self.delete(&admin_wire::user_path(username)).await
+    }
+}

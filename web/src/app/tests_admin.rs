@@ -1,0 +1,237 @@
+//! Browser tests of the Admin section without a broker: the header's view toggle, the token
+//! form, a clients table rendered from a reducer state (sorting by a header), the dashboard's
+//! tiles and rate charts, and the password rules ticking as the user types.
+
+use std::rc::Rc;
+
+use courtier_web::model::admin::{AdminAction, AdminState, AdminTab};
+use courtier_web::model::admin_wire::{ClientView, Listing, Overview};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::wasm_bindgen_test;
+use web_sys::{Element, HtmlInputElement};
+use yew::prelude::*;
+
+use crate::admin::{AdminProvider, AdminView};
+use crate::page::initial_state;
+use crate::tests::{click, find, mount, text};
+
+#[derive(Properties, PartialEq)]
+struct HarnessProps {
+    state: Rc<AdminState>,
+}
+
+/// The section with no API address, so nothing is requested: only the state is rendered.
+#[function_component]
+fn Harness(props: &HarnessProps) -> Html {
+    html! {
+        <AdminProvider initial={Rc::clone(&props.state)} origin={None::<AttrValue>}><AdminView /></AdminProvider>
+    }
+}
+
+async fn mount_admin(state: AdminState) -> Element {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
+    let root = document.create_element("div").expect("div");
+    document
+        .body()
+        .expect("body")
+        .append_child(&root)
+        .expect("append");
+    yew::Renderer::<Harness>::with_root_and_props(
+        root.clone(),
+        HarnessProps {
+            state: Rc::new(state),
+        },
+    )
+    .render();
+    yew::scheduler::flush().await;
+    root
+}
+
+async fn type_into(root: &Element, selector: &str, value: &str) {
+    let input = find(root, selector).unchecked_into::<HtmlInputElement>();
+    input.set_value(value);
+    let event = web_sys::InputEvent::new("input").expect("an input event");
+    input.dispatch_event(&event).expect("dispatch");
+    yew::scheduler::flush().await;
+}
+
+fn signed_in(tab: AdminTab) -> AdminState {
+    let mut state = AdminState::default();
+    for (received, at_ms) in [(10, 1_000), (30, 3_000)] {
+        state.apply(AdminAction::Overview {
+            overview: Overview {
+                version: "courtier 0.1.0".into(),
+                clients_connected: 2,
+                messages_received: received,
+                messages_sent: received * 2,
+                ..Overview::default()
+            },
+            at_ms,
+        });
+    }
+    state.apply(AdminAction::Tab(tab));
+    state
+}
+
+fn client(id: &str, user: Option<&str>, queued: usize) -> ClientView {
+    ClientView {
+        client_id: id.into(),
+        username: user.map(str::to_owned),
+        peer: "127.0.0.1:50000".into(),
+        protocol: "5.0".into(),
+        queued,
+        ..ClientView::default()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_header_switches_to_admin_and_back_keeping_the_client() {
+    let root = mount(initial_state(), "page").await;
+    assert_eq!(
+        find(&root, "#view-client")
+            .get_attribute("aria-pressed")
+            .as_deref(),
+        Some("true")
+    );
+    click(&root, "#view-admin").await;
+    assert!(find(&root, "main.columns").has_attribute("hidden"));
+    // The token form, labelled, a password field, and where the API is.
+    let label = find(&root, "label[for='admin-token']")
+        .text_content()
+        .unwrap_or_default();
+    assert_eq!(label, "Admin token");
+    assert_eq!(
+        find(&root, "#admin-token").get_attribute("type").as_deref(),
+        Some("password")
+    );
+    let host = web_sys::window()
+        .expect("window")
+        .location()
+        .host()
+        .expect("host");
+    assert_eq!(
+        text(&root, "#admin-origin"),
+        format!("The broker's admin API at http://{host}.")
+    );
+    click(&root, "#view-client").await;
+    assert!(!find(&root, "main.columns").has_attribute("hidden"));
+    assert!(
+        root.query_selector("#admin-token")
+            .expect("query")
+            .is_none()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_token_without_a_broker_address_is_explained() {
+    let root = mount_admin(AdminState::default()).await;
+    assert!(text(&root, "#admin-origin").starts_with("No broker address"));
+    type_into(&root, "#admin-token", "t").await;
+    click(&root, "#admin-sign-in").await;
+    assert_eq!(
+        text(&root, "#admin-error"),
+        "no broker address: open this page from the broker or enter a ws:// broker URL"
+    );
+    assert!(
+        root.query_selector("#admin-tabs, .admin-tabs")
+            .expect("query")
+            .is_none()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_clients_table_renders_the_state_and_sorts_by_a_header() {
+    let mut state = signed_in(AdminTab::Clients);
+    state.apply(AdminAction::Clients(Listing {
+        total: 3,
+        items: vec![
+            client("b", Some("bob"), 0),
+            client("a", None, 7),
+            client("c", Some("al"), 3),
+        ],
+        next: None,
+    }));
+    let root = mount_admin(state).await;
+    let ids = |root: &Element| {
+        let rows = root
+            .query_selector_all("#clients-table tbody tr")
+            .expect("rows");
+        (0..rows.length())
+            .filter_map(|i| rows.get(i))
+            .filter_map(|row| row.unchecked_into::<Element>().get_attribute("data-client"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&root), ["a", "b", "c"]);
+    assert_eq!(text(&root, "#clients-count"), "3 connected");
+    assert_eq!(text(&root, "tr[data-client='a'] td"), "—", "no user name");
+    assert!(
+        root.query_selector("[aria-label='Kick b']")
+            .expect("query")
+            .is_some()
+    );
+    // The Queued header sorts ascending, then descending, and says so.
+    let queued = "#clients-table thead th:nth-child(7)";
+    click(&root, &format!("{queued} button")).await;
+    assert_eq!(ids(&root), ["b", "c", "a"]);
+    click(&root, &format!("{queued} button")).await;
+    assert_eq!(ids(&root), ["a", "c", "b"]);
+    assert_eq!(
+        find(&root, queued).get_attribute("aria-sort").as_deref(),
+        Some("descending")
+    );
+    assert_eq!(
+        find(&root, "#admin-tab-clients")
+            .get_attribute("aria-current")
+            .as_deref(),
+        Some("page")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_dashboard_shows_counters_and_rate_charts() {
+    let root = mount_admin(signed_in(AdminTab::Dashboard)).await;
+    let tiles = text(&root, "#admin-dashboard .tiles");
+    assert!(tiles.contains("Clients connected2"), "{tiles}");
+    // 20 messages in over 2 s, 40 out.
+    assert!(tiles.contains("Messages in / s10"), "{tiles}");
+    assert!(tiles.contains("Messages out / s20"), "{tiles}");
+    assert_eq!(text(&root, "#rate-in .last"), "10");
+    assert_eq!(text(&root, "#rate-out .last"), "20");
+    assert!(text(&root, "#admin-title").contains("courtier 0.1.0"));
+}
+
+#[wasm_bindgen_test]
+async fn password_rules_tick_as_the_user_types_and_block_a_bad_password() {
+    let root = mount_admin(signed_in(AdminTab::Users)).await;
+    let states = |root: &Element| {
+        let items = root
+            .query_selector_all("#password-rules li")
+            .expect("rules");
+        (0..items.length())
+            .filter_map(|i| items.get(i))
+            .map(|li| li.unchecked_into::<Element>().class_name())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        find(&root, "#new-password")
+            .get_attribute("aria-describedby")
+            .as_deref(),
+        Some("password-rules")
+    );
+    type_into(&root, "#new-username", "alice").await;
+    type_into(&root, "#new-password", "short").await;
+    assert_eq!(states(&root), ["unmet", "met"]);
+    click(&root, "#add-user").await;
+    assert_eq!(
+        text(&root, "#admin-error"),
+        "Password: at least 8 characters"
+    );
+    type_into(&root, "#new-username", "longenough").await;
+    type_into(&root, "#new-password", "longenough").await;
+    assert_eq!(states(&root), ["met", "unmet"]);
+    type_into(&root, "#new-password", "longenough!").await;
+    assert_eq!(states(&root), ["met", "met"]);
+    assert!(text(&root, "#password-rules").contains("At least 8 characters"));
+}
