@@ -7,7 +7,7 @@ use gloo::net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 
 use crate::model::admin_wire::{
-    self, API_PREFIX, AdminError, ClientView, Listing, Overview, RetainedView, UserView,
+    self, API_PREFIX, AdminError, ClientView, Listing, Overview, RetainedListing, UsersListing,
 };
 
 /// Retained messages asked for per listing (the broker allows up to 1000).
@@ -83,7 +83,7 @@ impl AdminApi {
     }
 
     /// `GET /api/v1/retained?filter=&limit=`.
-    pub async fn retained(&self, filter: &str) -> Result<Listing<RetainedView>, AdminError> {
+    pub async fn retained(&self, filter: &str) -> Result<RetainedListing, AdminError> {
         self.get(&admin_wire::retained_query(filter, RETAINED_LIMIT))
             .await
     }
@@ -94,7 +94,7 @@ impl AdminApi {
     }
 
     /// `GET /api/v1/users`.
-    pub async fn users(&self) -> Result<Listing<UserView>, AdminError> {
+    pub async fn users(&self) -> Result<UsersListing, AdminError> {
         self.get(&format!("{API_PREFIX}/users?limit=1000")).await
     }
 

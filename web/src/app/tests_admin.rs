@@ -222,16 +222,20 @@ async fn password_rules_tick_as_the_user_types_and_block_a_bad_password() {
     );
     type_into(&root, "#new-username", "alice").await;
     type_into(&root, "#new-password", "short").await;
-    assert_eq!(states(&root), ["unmet", "met"]);
+    assert_eq!(states(&root), ["unmet", "met", "met"]);
     click(&root, "#add-user").await;
     assert_eq!(
         text(&root, "#admin-error"),
         "Password: at least 8 characters"
     );
     type_into(&root, "#new-username", "longenough").await;
-    type_into(&root, "#new-password", "longenough").await;
-    assert_eq!(states(&root), ["met", "unmet"]);
+    type_into(&root, "#new-password", "LongEnough").await;
+    assert_eq!(
+        states(&root),
+        ["met", "met", "unmet"],
+        "the same ignoring case"
+    );
     type_into(&root, "#new-password", "longenough!").await;
-    assert_eq!(states(&root), ["met", "met"]);
+    assert_eq!(states(&root), ["met", "met", "met"]);
     assert!(text(&root, "#password-rules").contains("At least 8 characters"));
 }

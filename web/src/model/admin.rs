@@ -12,7 +12,7 @@
 use super::admin_rates::Rates;
 use super::admin_table::{ClientColumn, ClientSort};
 use super::admin_users::NewUser;
-use super::admin_wire::{AdminError, ClientView, Listing, Overview, RetainedView, UserView};
+use super::admin_wire::{AdminError, ClientView, Listing, Overview, RetainedListing, UsersListing};
 
 /// The retained browser's filter when the section opens: every topic.
 pub const DEFAULT_RETAINED_FILTER: &str = "#";
@@ -67,9 +67,9 @@ pub struct AdminState {
     /// The retained browser's topic filter.
     pub retained_filter: String,
     /// Retained messages matching it, as last listed.
-    pub retained: Listing<RetainedView>,
+    pub retained: RetainedListing,
     /// Users of the password file, as last listed.
-    pub users: Listing<UserView>,
+    pub users: UsersListing,
     /// The add-user form.
     pub new_user: NewUser,
 }
@@ -88,8 +88,8 @@ impl Default for AdminState {
             clients: Listing::default(),
             sort: ClientSort::default(),
             retained_filter: DEFAULT_RETAINED_FILTER.to_owned(),
-            retained: Listing::default(),
-            users: Listing::default(),
+            retained: RetainedListing::default(),
+            users: UsersListing::default(),
             new_user: NewUser::default(),
         }
     }
@@ -122,9 +122,9 @@ pub enum AdminAction {
     /// The retained filter was edited.
     RetainedFilter(String),
     /// The retained list came back.
-    Retained(Listing<RetainedView>),
+    Retained(RetainedListing),
     /// The users list came back.
-    Users(Listing<UserView>),
+    Users(UsersListing),
     /// The add-user form was edited.
     EditNewUser(NewUser),
     /// The user was added: the form empties.

@@ -1,11 +1,15 @@
-//! The add-user form and its rules, checked before sending exactly as the broker checks them:
-//! a password of at least [`MIN_PASSWORD_CHARS`] characters that is not the user name.
+//! The add-user form and its rules, checked before sending exactly as the broker checks them
+//! (`broker/src/admin/users.rs`): a password of [`MIN_PASSWORD_CHARS`] to [`MAX_CHARS`]
+//! characters that differs from the user name ignoring case; a user name of 1 to [`MAX_CHARS`]
+//! characters without `:` or control characters.
 //!
 //! The rules are data ([`password_rules`]) so the form can show each one next to the field,
 //! ticked as it is met, and the same list decides whether the form may be sent.
 
 /// The shortest password the broker accepts, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The longest password and user name the broker accepts, in characters.
+pub const MAX_CHARS: usize = 256;
 
 /// One rule and whether the current input meets it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,15 +21,20 @@ pub struct Rule {
 }
 
 /// The password rules for `username` and `password`, in the order shown.
-pub fn password_rules(username: &str, password: &str) -> [Rule; 2] {
+pub fn password_rules(username: &str, password: &str) -> [Rule; 3] {
+    let chars = password.chars().count();
     [
         Rule {
             text: "At least 8 characters",
-            met: password.chars().count() >= MIN_PASSWORD_CHARS,
+            met: chars >= MIN_PASSWORD_CHARS,
         },
         Rule {
-            text: "Not the same as the user name",
-            met: password != username,
+            text: "At most 256 characters",
+            met: chars <= MAX_CHARS,
+        },
+        Rule {
+            text: "Different from the user name (ignoring case)",
+            met: password.to_lowercase() != username.to_lowercase(),
         },
     ]
 }
@@ -45,6 +54,9 @@ impl NewUser {
         let username = self.username.trim();
         if username.is_empty() {
             return Err("User name: enter a user name".to_owned());
+        }
+        if username.chars().count() > MAX_CHARS {
+            return Err("User name: at most 256 characters".to_owned());
         }
         // The password file is `user:hash` lines, so these could never round-trip.
         if username.contains(':') || username.chars().any(char::is_control) {
@@ -75,12 +87,15 @@ mod tests {
     #[test]
     fn rules_are_ticked_as_they_are_met() {
         let met = |u: &str, p: &str| password_rules(u, p).map(|r| r.met);
-        assert_eq!(met("alice", ""), [false, true]);
-        assert_eq!(met("alice", "1234567"), [false, true]);
-        assert_eq!(met("alice", "12345678"), [true, true]);
-        assert_eq!(met("alicealice", "alicealice"), [true, false]);
-        // Characters, not bytes: seven accented letters are too short.
-        assert_eq!(met("bob", "ééééééé"), [false, true]);
+        assert_eq!(met("alice", ""), [false, true, true]);
+        assert_eq!(met("alice", "1234567"), [false, true, true]);
+        assert_eq!(met("alice", "12345678"), [true, true, true]);
+        assert_eq!(met("alicealice", "alicealice"), [true, true, false]);
+        assert_eq!(met("AliceAlice", "aLICEalice"), [true, true, false]);
+        assert_eq!(met("bob", &"x".repeat(257)), [true, false, true]);
+        // Characters, not bytes: seven accented letters are too short, 256 are not too long.
+        assert_eq!(met("bob", "ééééééé"), [false, true, true]);
+        assert_eq!(met("bob", &"é".repeat(256)), [true, true, true]);
     }
 
     #[test]
@@ -102,8 +117,12 @@ mod tests {
             Err("Password: at least 8 characters".into())
         );
         assert_eq!(
-            check("password", "password"),
-            Err("Password: not the same as the user name".into())
+            check("password", "PASSWORD"),
+            Err("Password: different from the user name (ignoring case)".into())
+        );
+        assert_eq!(
+            check(&"u".repeat(257), "whatever1"),
+            Err("User name: at most 256 characters".into())
         );
     }
 }

@@ -122,20 +122,53 @@ pub struct ClientView {
 pub struct RetainedView {
     /// Its topic.
     pub topic: String,
-    /// The payload as text when it is UTF-8 (the broker may shorten it).
-    pub payload: Option<String>,
-    /// Its QoS.
+    /// The payload's beginning, as text or base64 (see `encoding`).
+    pub payload: String,
+    /// `utf8` or `base64`.
+    pub encoding: String,
+    /// Whether `payload` is only the beginning.
+    pub truncated: bool,
+    /// The QoS it was published with.
     pub qos: u8,
-    /// The payload's size in bytes.
-    #[serde(alias = "payload_size", alias = "bytes")]
+    /// The payload's full size in bytes.
     pub size: usize,
 }
 
-/// `GET /api/v1/users`: one user of the password file.
+impl RetainedView {
+    /// The payload as shown: text as is, binary marked as base64, a cut one with `…`.
+    pub fn shown_payload(&self) -> String {
+        let more = if self.truncated { "…" } else { "" };
+        if self.encoding == "base64" {
+            format!("base64:{}{more}", self.payload)
+        } else {
+            format!("{}{more}", self.payload)
+        }
+    }
+}
+
+/// `GET /api/v1/retained`: a bounded sample of the messages matching a filter.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-pub struct UserView {
-    /// The user name.
-    pub username: String,
+#[serde(default)]
+pub struct RetainedListing {
+    /// The messages, by topic.
+    pub items: Vec<RetainedView>,
+    /// Whether more match than were returned (narrow the filter to see them).
+    pub more: bool,
+}
+
+/// `GET /api/v1/users`: one page of the password file's user names, and the broker's
+/// password rules in words.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+pub struct UsersListing {
+    /// Users in all pages.
+    pub total: usize,
+    /// This page's user names, sorted.
+    pub items: Vec<String>,
+    /// The key to continue after; `None` on the last page.
+    pub next: Option<String>,
+    /// The rules a new password must meet, as the broker words them.
+    pub password_rules: Vec<String>,
 }
 
 /// Why an admin request failed, each in words that say what to do.
@@ -323,12 +356,19 @@ mod tests {
         )
         .expect("decodes");
         assert_eq!(clients.items[0].protocol, "5.0");
-        let retained: Listing<RetainedView> =
-            decode(200, r#"{"items":[{"topic":"a","qos":1,"payload_size":3}]}"#).expect("ok");
-        assert_eq!(
-            (retained.items[0].size, retained.items[0].payload.clone()),
-            (3, None)
-        );
+        let retained: RetainedListing = decode(
+            200,
+            r#"{"items":[{"topic":"a","payload":"AAE=","encoding":"base64","truncated":true,"qos":1,"size":5000}],"more":true}"#,
+        )
+        .expect("decodes");
+        assert!(retained.more);
+        assert_eq!(retained.items[0].shown_payload(), "base64:AAE=…");
+        let users: UsersListing = decode(
+            200,
+            r#"{"total":2,"items":["alice","bob"],"next":null,"password_rules":["at least 8 characters"]}"#,
+        )
+        .expect("decodes");
+        assert_eq!((users.total, users.items.len()), (2, 2));
         let bad = decode::<Overview>(200, "not json").expect_err("bad");
         assert!(matches!(bad, AdminError::BadAnswer(_)));
         assert_eq!(decode::<Overview>(401, ""), Err(AdminError::WrongToken));

@@ -32,9 +32,9 @@ pub(crate) fn RetainedBrowser() -> Html {
                 <div class="field grow-none"><button type="submit" id="retained-browse">{ "Browse" }</button></div>
             </form>
             <p class="counts muted" id="retained-count">
-                { format!("{} retained", listing.total) }
-                if listing.items.len() < listing.total {
-                    { format!(", first {} shown", listing.items.len()) }
+                { format!("{} shown", listing.items.len()) }
+                if listing.more {
+                    { " · more match: narrow the filter to see them" }
                 }
             </p>
             if listing.items.is_empty() {
@@ -59,7 +59,7 @@ pub(crate) fn RetainedBrowser() -> Html {
                                     }
                                 })
                             };
-                            let payload = m.payload.clone().unwrap_or_else(|| "(binary)".to_owned());
+                            let payload = m.shown_payload();
                             html! {
                                 <tr data-topic={m.topic.clone()}>
                                     <th scope="row" class="mono">{ &m.topic }</th>

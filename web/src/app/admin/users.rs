@@ -65,7 +65,7 @@ pub(crate) fn UsersPanel() -> Html {
                     { for admin.users.items.iter().map(|user| {
                         let delete = {
                             let ctx = ctx.clone();
-                            let name = user.username.clone();
+                            let name = user.clone();
                             Callback::from(move |_| {
                                 if confirm(&format!("Delete user {name}? Clients can no longer log in with it.")) {
                                     ctx.delete_user(name.clone());
@@ -73,10 +73,10 @@ pub(crate) fn UsersPanel() -> Html {
                             })
                         };
                         html! {
-                            <li data-user={user.username.clone()}>
-                                <span class="mono">{ &user.username }</span>
+                            <li data-user={user.clone()}>
+                                <span class="mono">{ user }</span>
                                 <button type="button" class="small danger" onclick={delete}
-                                    aria-label={format!("Delete user {}", user.username)}>{ "Delete" }</button>
+                                    aria-label={format!("Delete user {user}")}>{ "Delete" }</button>
                             </li>
                         }
                     }) }
