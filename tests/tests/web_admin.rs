@@ -1,0 +1,207 @@
+//! The web app's Admin section in headless Chromium against the real broker and its admin API:
+//! a wrong token is refused in words, the right one opens the dashboard; a user added from the
+//! Users page (a short password stopped before sending) logs in over MQTT, is listed on the
+//! Clients page and kicked from it (the client sees DISCONNECT 0x98); its retained message is
+//! browsed and deleted; the user is deleted; after a reload the token kept in sessionStorage
+//! opens the section again without asking.
+//!
+//! Needs a broker binary with the admin API (`COURTIER_BIN`) and the trunk build
+//! (`COURTIER_DIST`, `cargo xtask dist`).
+
+use std::path::PathBuf;
+
+use courtier_e2e::browser::Browser;
+use courtier_e2e::{RawClient, connect_packet, publish_retained, start_broker};
+use courtier_proto::packet::Disconnect;
+use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
+use serde_json::json;
+
+const TOKEN: &str = "e2e-web-admin";
+
+/// The trunk build, or a failure that says how to make it.
+fn dist() -> PathBuf {
+    let dist = std::env::var_os("COURTIER_DIST").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"),
+        PathBuf::from,
+    );
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} has no index.html: run `cargo xtask dist` (trunk build --release)",
+        dist.display()
+    );
+    dist
+}
+
+/// Sets an input's value the way typing does (an `input` event follows).
+async fn type_into(browser: &Browser, id: &str, value: &str) {
+    browser
+        .run(
+            "const input = document.getElementById(args[0]);
+             input.value = args[1];
+             input.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![json!(id), json!(value)],
+        )
+        .await;
+}
+
+async fn click(browser: &Browser, selector: &str) {
+    browser
+        .run(
+            "document.querySelector(args[0]).click();",
+            vec![json!(selector)],
+        )
+        .await;
+}
+
+/// Awaits the text of `selector` becoming `expected`.
+async fn wait_text(browser: &Browser, selector: &str, expected: &str) {
+    let condition = format!(
+        "document.querySelector({s})?.textContent === {e}",
+        s = json!(selector),
+        e = json!(expected)
+    );
+    browser.wait_for(&condition).await;
+}
+
+/// Awaits `selector` matching nothing.
+async fn wait_gone(browser: &Browser, selector: &str) {
+    browser
+        .wait_for(&format!("!document.querySelector({})", json!(selector)))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_pages_against_courtier() {
+    let dist = dist();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let passwords = dir.path().join("passwords");
+    std::fs::write(&passwords, "# managed from the web app\n").expect("write the password file");
+    let broker = start_broker(&[
+        "--http",
+        "127.0.0.1:0",
+        "--web-root",
+        dist.to_str().expect("a UTF-8 path"),
+        "--admin-token",
+        TOKEN,
+        "--password-file",
+        passwords.to_str().expect("a UTF-8 path"),
+    ]);
+    let http = broker.http.expect("the broker reported its HTTP listener");
+    let browser = Browser::start().await;
+    browser
+        .open(
+            &format!("http://{http}/"),
+            "document.getElementById('view-admin')",
+        )
+        .await;
+    // Kick and Delete ask first; the test answers yes.
+    browser.run("window.confirm = () => true;", vec![]).await;
+    click(&browser, "#view-admin").await;
+    wait_text(
+        &browser,
+        "#admin-origin",
+        &format!("The broker's admin API at http://{http}."),
+    )
+    .await;
+
+    type_into(&browser, "admin-token", "not-the-token").await;
+    click(&browser, "#admin-sign-in").await;
+    wait_text(&browser, "#admin-error", "wrong admin token").await;
+    type_into(&browser, "admin-token", TOKEN).await;
+    click(&browser, "#admin-sign-in").await;
+    browser
+        .wait_for("document.querySelector('#admin-dashboard .tiles')")
+        .await;
+
+    // Users: a short password is stopped in the page; a good one is added.
+    click(&browser, "#admin-tab-users").await;
+    wait_text(
+        &browser,
+        "#admin-users h3:not(#add-user-title)",
+        "Users (0)",
+    )
+    .await;
+    type_into(&browser, "new-username", "sensor").await;
+    type_into(&browser, "new-password", "short").await;
+    click(&browser, "#add-user").await;
+    wait_text(&browser, "#admin-error", "Password: at least 8 characters").await;
+    type_into(&browser, "new-password", "sensor-pass-1").await;
+    click(&browser, "#add-user").await;
+    wait_text(&browser, "#admin-done", "User sensor added").await;
+    browser
+        .wait_for("document.querySelector(\"#user-list [data-user='sensor']\")")
+        .await;
+
+    // The new user logs in and leaves a retained message.
+    let mut connect = connect_packet(ProtocolVersion::V5, "sensor-1");
+    connect.username = Some("sensor".into());
+    connect.password = Some(bytes::Bytes::from_static(b"sensor-pass-1"));
+    let (mut sensor, _) = RawClient::connect(broker.addr, connect).await;
+    sensor
+        .send(&publish_retained("home/temp", b"21.5", QoS::AtLeastOnce, 1))
+        .await;
+    assert!(matches!(sensor.recv().await, Packet::Ack(_)), "PUBACK");
+
+    // Clients: listed with its user, then kicked.
+    click(&browser, "#admin-tab-clients").await;
+    let row = "#clients-table tr[data-client='sensor-1']";
+    wait_text(&browser, &format!("{row} td"), "sensor").await;
+    click(&browser, "[aria-label='Kick sensor-1']").await;
+    wait_text(&browser, "#admin-done", "Client sensor-1 kicked").await;
+    match sensor.expect_closed().await.as_slice() {
+        [Packet::Disconnect(Disconnect { reason, .. })] => {
+            assert_eq!(*reason, ReasonCode::AdministrativeAction);
+        }
+        other => panic!("expected DISCONNECT 0x98, got {other:?}"),
+    }
+    wait_gone(&browser, row).await;
+
+    // Retained: browsed with the default filter, then deleted.
+    click(&browser, "#admin-tab-retained").await;
+    let filter = browser
+        .run(
+            "return document.getElementById('retained-filter').value;",
+            vec![],
+        )
+        .await;
+    assert_eq!(filter, json!("#"));
+    let row = "#retained-table tr[data-topic='home/temp']";
+    wait_text(&browser, &format!("{row} .payload"), "21.5").await;
+    click(&browser, "[aria-label='Delete retained home/temp']").await;
+    wait_text(
+        &browser,
+        "#admin-done",
+        "Retained message of home/temp deleted",
+    )
+    .await;
+    wait_gone(&browser, row).await;
+
+    // Users: deleted.
+    click(&browser, "#admin-tab-users").await;
+    browser
+        .wait_for("document.querySelector(\"#user-list [data-user='sensor']\")")
+        .await;
+    click(&browser, "[aria-label='Delete user sensor']").await;
+    wait_text(&browser, "#admin-done", "User sensor deleted").await;
+    wait_gone(&browser, "#user-list").await;
+
+    // The dashboard counted the message; after a reload the kept token opens the section.
+    click(&browser, "#admin-tab-dashboard").await;
+    browser
+        .wait_for(
+            "[...document.querySelectorAll('#admin-dashboard .tile')]
+               .some(t => t.textContent.includes('1 received in all'))",
+        )
+        .await;
+    browser
+        .open(
+            &format!("http://{http}/"),
+            "document.getElementById('view-admin')",
+        )
+        .await;
+    click(&browser, "#view-admin").await;
+    browser
+        .wait_for("document.querySelector('#admin-dashboard .tiles')")
+        .await;
+    browser.close().await;
+}
