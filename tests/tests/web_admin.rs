@@ -63,6 +63,14 @@ async fn wait_text(browser: &Browser, selector: &str, expected: &str) {
     browser.wait_for(&condition).await;
 }
 
+/// Keeps a screenshot in `target/artifacts/` for a look at the layout.
+async fn screenshot(browser: &Browser, name: &str) {
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts");
+    std::fs::create_dir_all(&artifacts).expect("create target/artifacts");
+    let png = browser.client().screenshot().await.expect("a screenshot");
+    std::fs::write(artifacts.join(name), png).expect("write the screenshot");
+}
+
 /// Awaits `selector` matching nothing.
 async fn wait_gone(browser: &Browser, selector: &str) {
     browser
@@ -88,6 +96,11 @@ async fn admin_pages_against_courtier() {
     ]);
     let http = broker.http.expect("the broker reported its HTTP listener");
     let browser = Browser::start().await;
+    browser
+        .client()
+        .set_window_size(1280, 900)
+        .await
+        .expect("resize the window");
     browser
         .open(
             &format!("http://{http}/"),
@@ -125,6 +138,7 @@ async fn admin_pages_against_courtier() {
     type_into(&browser, "new-password", "short").await;
     click(&browser, "#add-user").await;
     wait_text(&browser, "#admin-error", "Password: at least 8 characters").await;
+    screenshot(&browser, "web_admin_users.png").await;
     type_into(&browser, "new-password", "sensor-pass-1").await;
     click(&browser, "#add-user").await;
     wait_text(&browser, "#admin-done", "User sensor added").await;
@@ -146,6 +160,7 @@ async fn admin_pages_against_courtier() {
     click(&browser, "#admin-tab-clients").await;
     let row = "#clients-table tr[data-client='sensor-1']";
     wait_text(&browser, &format!("{row} td"), "sensor").await;
+    screenshot(&browser, "web_admin_clients.png").await;
     click(&browser, "[aria-label='Kick sensor-1']").await;
     wait_text(&browser, "#admin-done", "Client sensor-1 kicked").await;
     match sensor.expect_closed().await.as_slice() {
@@ -193,6 +208,12 @@ async fn admin_pages_against_courtier() {
                .some(t => t.textContent.includes('1 received in all'))",
         )
         .await;
+    // Rates are charted from the second poll on.
+    browser
+        .wait_for("document.querySelector('#rate-in polyline')")
+        .await;
+    click(&browser, "#theme-toggle").await;
+    screenshot(&browser, "web_admin_dashboard.png").await;
     browser
         .open(
             &format!("http://{http}/"),

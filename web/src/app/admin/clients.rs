@@ -42,9 +42,10 @@ pub(crate) fn ClientsTable() -> Html {
                             let ctx = ctx.clone();
                             let onclick = Callback::from(move |_| ctx.dispatch(AdminAction::Sort(column)));
                             let aria = admin.sort.aria(column);
+                            let numeric = matches!(column, ClientColumn::Subscriptions | ClientColumn::Queued);
                             let arrow = match aria { "ascending" => " ▲", "descending" => " ▼", _ => "" };
                             html! {
-                                <th scope="col" aria-sort={aria}>
+                                <th scope="col" aria-sort={aria} class={numeric.then_some("num")}>
                                     <button type="button" class="link" {onclick}>{ label }{ arrow }</button>
                                 </th>
                             }
