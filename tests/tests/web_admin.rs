@@ -3,7 +3,7 @@
 //! Users page (a short password stopped before sending) logs in over MQTT, is listed on the
 //! Clients page and kicked from it (the client sees DISCONNECT 0x98); its retained message is
 //! browsed and deleted; the user is deleted; after a reload the token kept in sessionStorage
-//! opens the section again without asking.
+//! opens the section again without asking. A broker without an admin token is explained.
 //!
 //! Needs a broker binary with the admin API (`COURTIER_BIN`) and the trunk build
 //! (`COURTIER_DIST`, `cargo xtask dist`).
@@ -224,5 +224,29 @@ async fn admin_pages_against_courtier() {
     browser
         .wait_for("document.querySelector('#admin-dashboard .tiles')")
         .await;
+
+    // A broker without an admin token: the page says how to turn the API on.
+    let off = start_broker(&[
+        "--http",
+        "127.0.0.1:0",
+        "--web-root",
+        dist.to_str().expect("a UTF-8 path"),
+    ]);
+    let off_http = off.http.expect("the broker reported its HTTP listener");
+    browser
+        .open(
+            &format!("http://{off_http}/"),
+            "document.getElementById('view-admin')",
+        )
+        .await;
+    click(&browser, "#view-admin").await;
+    type_into(&browser, "admin-token", TOKEN).await;
+    click(&browser, "#admin-sign-in").await;
+    wait_text(
+        &browser,
+        "#admin-error",
+        "admin API not enabled: start courtier with --admin-token",
+    )
+    .await;
     browser.close().await;
 }
