@@ -16,6 +16,7 @@ mod retained;
 mod token;
 mod users;
 
+use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 
@@ -49,11 +50,19 @@ impl Reducible for AdminStore {
 }
 
 /// What [`use_admin`] returns: the state, where the API is, and the requests.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub(crate) struct AdminCtx {
     state: UseReducerHandle<AdminStore>,
+    /// Bumped by sign-out, so an answer to a request sent before it cannot sign back in.
+    epoch: Rc<Cell<u64>>,
     /// `http(s)://host:port` of the admin API, if the page knows one.
     pub(crate) origin: Option<AttrValue>,
+}
+
+impl PartialEq for AdminCtx {
+    fn eq(&self, other: &Self) -> bool {
+        self.state == other.state && self.origin == other.origin
+    }
 }
 
 impl AdminCtx {
@@ -81,13 +90,24 @@ impl AdminCtx {
         F: Future<Output = Result<T, AdminError>> + 'static,
     {
         let dispatcher = self.state.dispatcher();
+        let (epoch, sent_in) = (Rc::clone(&self.epoch), self.epoch.get());
         match self.api() {
             Ok(api) => {
                 let request = request(api);
                 wasm_bindgen_futures::spawn_local(async move {
-                    dispatcher.dispatch(match request.await {
+                    let result = request.await;
+                    if epoch.get() != sent_in {
+                        return;
+                    }
+                    dispatcher.dispatch(match result {
                         Ok(value) => then(value),
-                        Err(error) => AdminAction::Failed(error),
+                        Err(error) => {
+                            // A token the broker no longer takes is not tried again on reload.
+                            if error == AdminError::WrongToken {
+                                SessionStorage::delete(TOKEN_KEY);
+                            }
+                            AdminAction::Failed(error)
+                        }
                     });
                 });
             }
@@ -115,6 +135,7 @@ impl AdminCtx {
     /// Forgets the token.
     pub(crate) fn sign_out(&self) {
         SessionStorage::delete(TOKEN_KEY);
+        self.epoch.set(self.epoch.get() + 1);
         self.dispatch(AdminAction::SignOut);
     }
 
@@ -225,8 +246,10 @@ pub(crate) struct AdminProviderProps {
 pub(crate) fn AdminProvider(props: &AdminProviderProps) -> Html {
     let initial = Rc::clone(&props.initial);
     let state = use_reducer(move || AdminStore(Rc::unwrap_or_clone(initial)));
+    let epoch = use_memo((), |()| Rc::new(Cell::new(0u64)));
     let ctx = AdminCtx {
         state,
+        epoch: Rc::clone(&epoch),
         origin: props.origin.clone(),
     };
     // A token kept from earlier in this tab is tried once, when the section opens.
