@@ -1,10 +1,12 @@
 //! The admin API client: one small type that sends `Authorization: Bearer <token>` requests
-//! with the browser's `fetch` (gloo-net, already in the tree through gloo) and turns every
+//! with the browser's `fetch` (web-sys directly) and turns every
 //! answer into data or an [`AdminError`] in words. What the URLs, JSON and errors are is decided
 //! in [`crate::model::admin_wire`], which is pure and host-tested; this file only does the I/O.
 
-use gloo::net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestInit, Response};
 
 use crate::model::admin_wire::{
     self, API_PREFIX, AdminError, ClientView, Listing, Overview, RetainedListing, UsersListing,
@@ -31,39 +33,51 @@ impl AdminApi {
         }
     }
 
-    fn builder(&self, build: fn(&str) -> RequestBuilder, path: &str) -> RequestBuilder {
-        build(&format!("{}{path}", self.origin))
-            .header("Authorization", &format!("Bearer {}", self.token.trim()))
-            .header("Accept", "application/json")
-    }
-
-    /// Sends `request`; the status and body, or why there were none.
+    /// Sends `method path` with `body` (JSON); the status and body text, or why there were none.
     async fn send(
         &self,
-        request: Result<Request, gloo::net::Error>,
+        method: &str,
+        path: &str,
+        body: Option<String>,
     ) -> Result<(u16, String), AdminError> {
-        let request = request.map_err(|e| AdminError::BadAnswer(e.to_string()))?;
-        let response = request
-            .send()
+        let unreachable = |_: JsValue| AdminError::Unreachable(self.origin.clone());
+        let headers = Headers::new().map_err(unreachable)?;
+        let authorization = format!("Bearer {}", self.token.trim());
+        headers
+            .set("Authorization", &authorization)
+            .and_then(|()| headers.set("Accept", "application/json"))
+            // Only a token with characters no header can carry fails here: never the broker's.
+            .map_err(|_| AdminError::WrongToken)?;
+        let init = RequestInit::new();
+        init.set_method(method);
+        if let Some(body) = &body {
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(unreachable)?;
+            init.set_body(&JsValue::from_str(body));
+        }
+        init.set_headers(&headers);
+        let url = format!("{}{path}", self.origin);
+        let request = Request::new_with_str_and_init(&url, &init).map_err(unreachable)?;
+        let window = web_sys::window().ok_or(AdminError::NoAddress)?;
+        let response: Response = JsFuture::from(window.fetch_with_request(&request))
             .await
-            .map_err(|_| AdminError::Unreachable(self.origin.clone()))?;
-        let body = response
-            .text()
+            .map_err(unreachable)?
+            .unchecked_into();
+        let text = JsFuture::from(response.text().map_err(unreachable)?)
             .await
-            .map_err(|e| AdminError::BadAnswer(e.to_string()))?;
-        Ok((response.status(), body))
+            .map_err(unreachable)?;
+        Ok((response.status(), text.as_string().unwrap_or_default()))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, AdminError> {
-        let (status, body) = self.send(self.builder(Request::get, path).build()).await?;
+        let (status, body) = self.send("GET", path, None).await?;
         admin_wire::decode(status, &body)
     }
 
     /// DELETE of a named item; a 404 then means the item is gone, in the broker's words.
     async fn delete(&self, path: &str) -> Result<(), AdminError> {
-        let (status, body) = self
-            .send(self.builder(Request::delete, path).build())
-            .await?;
+        let (status, body) = self.send("DELETE", path, None).await?;
         admin_wire::failure(status, &body, true).map_or(Ok(()), Err)
     }
 
@@ -101,10 +115,8 @@ impl AdminApi {
     /// `POST /api/v1/users` with `{"username", "password"}`.
     pub async fn add_user(&self, username: &str, password: &str) -> Result<(), AdminError> {
         let body = serde_json::json!({ "username": username, "password": password });
-        let request = self
-            .builder(Request::post, &format!("{API_PREFIX}/users"))
-            .json(&body);
-        let (status, body) = self.send(request).await?;
+        let path = format!("{API_PREFIX}/users");
+        let (status, body) = self.send("POST", &path, Some(body.to_string())).await?;
         admin_wire::failure(status, &body, false).map_or(Ok(()), Err)
     }
 
