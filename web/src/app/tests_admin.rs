@@ -1,11 +1,13 @@
 //! Browser tests of the Admin section without a broker: the header's view toggle, the token
 //! form, a clients table rendered from a reducer state (sorting by a header), the dashboard's
-//! tiles and rate charts, and the password rules ticking as the user types.
+//! tiles and rate charts, the retained browser, and the password rules ticking as the user types.
 
 use std::rc::Rc;
 
 use courtier_web::model::admin::{AdminAction, AdminState, AdminTab};
-use courtier_web::model::admin_wire::{ClientView, Listing, Overview};
+use courtier_web::model::admin_wire::{
+    ClientView, Listing, Overview, RetainedListing, RetainedView,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{Element, HtmlInputElement};
@@ -238,4 +240,43 @@ async fn password_rules_tick_as_the_user_types_and_block_a_bad_password() {
     type_into(&root, "#new-password", "longenough!").await;
     assert_eq!(states(&root), ["met", "met", "met"]);
     assert!(text(&root, "#password-rules").contains("At least 8 characters"));
+}
+
+#[wasm_bindgen_test]
+async fn the_retained_browser_lists_text_and_binary_payloads_and_says_when_more_match() {
+    let mut state = signed_in(AdminTab::Retained);
+    let message = |topic: &str, payload: &str, encoding: &str, size: usize| RetainedView {
+        topic: topic.into(),
+        payload: payload.into(),
+        encoding: encoding.into(),
+        truncated: false,
+        qos: 1,
+        size,
+    };
+    state.apply(AdminAction::Retained(RetainedListing {
+        items: vec![
+            message("home/temp", "21.5", "utf8", 4),
+            message("home/raw", "AAE=", "base64", 2),
+        ],
+        more: true,
+    }));
+    let root = mount_admin(state).await;
+    let filter = find(&root, "#retained-filter").unchecked_into::<HtmlInputElement>();
+    assert_eq!(filter.value(), "#");
+    assert_eq!(text(&root, "label[for='retained-filter']"), "Topic filter");
+    assert_eq!(text(&root, "tr[data-topic='home/temp'] .payload"), "21.5");
+    assert_eq!(
+        text(&root, "tr[data-topic='home/raw'] .payload"),
+        "base64:AAE="
+    );
+    assert_eq!(
+        text(&root, "tr[data-topic='home/raw'] td:nth-of-type(3)"),
+        "2 B"
+    );
+    assert!(text(&root, "#retained-count").contains("more match"));
+    assert!(
+        root.query_selector("[aria-label='Delete retained home/raw']")
+            .expect("query")
+            .is_some()
+    );
 }
