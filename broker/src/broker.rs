@@ -46,6 +46,8 @@ pub struct Broker {
     pub started: Instant,
     /// Persistence; disabled with `--in-memory` and in unit tests.
     pub store: StoreHandle,
+    /// Connections open per listener: (kind, address, count), for `/metrics`.
+    pub listener_connections: Mutex<Vec<(&'static str, std::net::SocketAddr, Arc<AtomicU64>)>>,
     /// New connections per address, when `max_connection_rate` is set.
     pub connection_rate: Option<crate::limits::ConnectionRate>,
     next_conn_id: AtomicU64,
@@ -86,6 +88,7 @@ impl Broker {
             .then(|| crate::limits::ConnectionRate::new(config.max_connection_rate));
         Self {
             store,
+            listener_connections: Mutex::new(Vec::new()),
             connection_rate,
             config,
             tree: RwLock::new(SubscriptionTree::default()),

@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hashbrown::HashMap;
@@ -75,6 +76,8 @@ impl ConnectionRate {
 pub struct ConnectionBudget {
     global: Arc<Semaphore>,
     listener: Option<Arc<Semaphore>>,
+    /// Connections open on this listener (`courtier_connections{listener}`).
+    open: Arc<AtomicU64>,
 }
 
 /// Slots held by one connection, released on drop.
@@ -82,6 +85,13 @@ pub struct ConnectionBudget {
 pub struct Slot {
     _global: OwnedSemaphorePermit,
     _listener: Option<OwnedSemaphorePermit>,
+    open: Arc<AtomicU64>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Why no slot was free.
@@ -99,7 +109,13 @@ impl ConnectionBudget {
         Self {
             global,
             listener: (per_listener > 0).then(|| Arc::new(Semaphore::new(per_listener))),
+            open: Arc::default(),
         }
+    }
+
+    /// The count of connections open on this listener, for `/metrics`.
+    pub fn open(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.open)
     }
 
     /// Take a slot for a new connection, if both limits allow.
@@ -115,9 +131,11 @@ impl ConnectionBudget {
         let global = Arc::clone(&self.global)
             .try_acquire_owned()
             .map_err(|_| NoSlot::Broker)?;
+        self.open.fetch_add(1, Ordering::Relaxed);
         Ok(Slot {
             _global: global,
             _listener: listener,
+            open: Arc::clone(&self.open),
         })
     }
 }
@@ -189,7 +207,9 @@ mod tests {
         assert_eq!(a.try_take().unwrap_err(), NoSlot::Listener);
         let _b1 = b.try_take().expect("the broker has one left");
         assert_eq!(b.try_take().unwrap_err(), NoSlot::Broker);
+        assert_eq!(a.open().load(Ordering::Relaxed), 2);
         drop(a1);
+        assert_eq!(a.open().load(Ordering::Relaxed), 1);
         assert!(b.try_take().is_ok());
     }
 

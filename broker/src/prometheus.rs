@@ -191,6 +191,24 @@ pub fn render(broker: &Broker) -> String {
             &[("", get(&store.max_commit_micros))],
         );
     }
+    let listeners: Vec<(String, u64)> = broker
+        .listener_connections
+        .lock()
+        .iter()
+        .map(|(kind, addr, open)| {
+            let labels = format!("{{listener=\"{kind}\",address=\"{addr}\"}}");
+            (labels, open.load(Ordering::Relaxed))
+        })
+        .collect();
+    if !listeners.is_empty() {
+        let samples: Vec<(&str, u64)> = listeners.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+        metric(
+            "courtier_connections",
+            "gauge",
+            "Connections open, by listener (on HTTP listeners: WebSocket connections).",
+            &samples,
+        );
+    }
     let (online, offline, queued) = sessions(broker);
     metric(
         "courtier_sessions",

@@ -209,6 +209,10 @@ impl Server {
         for (kind, listener) in self.listeners {
             let broker = Arc::clone(&self.broker);
             let permits = ConnectionBudget::new(Arc::clone(&permits), per_listener);
+            if let Ok(addr) = listener.local_addr() {
+                let mut open = self.broker.listener_connections.lock();
+                open.push((kind.name(), addr, permits.open()));
+            }
             let stop = stop_rx.clone();
             match kind {
                 ListenerKind::Tcp => {

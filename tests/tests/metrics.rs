@@ -102,6 +102,17 @@ async fn counters_follow_traffic_and_refusals() {
         0
     );
     assert_eq!(sample(&after, "courtier_sessions{state=\"online\"}"), 2);
+    let tcp = format!(
+        "courtier_connections{{listener=\"tcp\",address=\"{}\"}}",
+        b.addr
+    );
+    assert_eq!(
+        sample(&after, &tcp),
+        2,
+        "two MQTT clients on the TCP listener"
+    );
+    let ws = format!("courtier_connections{{listener=\"http\",address=\"{http}\"}}");
+    assert_eq!(sample(&after, &ws), 0, "no WebSocket client");
     assert_eq!(sample(&after, "courtier_queued_messages"), 0);
 
     // A will the ACL refuses is an authorization failure at CONNECT.
