@@ -70,6 +70,10 @@ pub struct Metrics {
     pub refused_listener_full: AtomicU64,
     /// Subscribers disconnected after `slow_subscriber_timeout` without progress.
     pub slow_subscribers_disconnected: AtomicU64,
+    /// Connections closed for a protocol violation, by the v5 reason code
+    /// they were closed with (0x95 past `max_packet_size`, 0x93 past our
+    /// Receive Maximum, 0x81 malformed, ...). Rare: a lock is fine.
+    pub violations: parking_lot::Mutex<std::collections::BTreeMap<u8, u64>>,
 }
 
 impl Metrics {

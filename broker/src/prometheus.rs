@@ -209,6 +209,25 @@ pub fn render(broker: &Broker) -> String {
             &samples,
         );
     }
+    let violations: Vec<(String, u64)> = m
+        .violations
+        .lock()
+        .iter()
+        .map(|(&code, &n)| {
+            let reason = courtier_proto::ReasonCode::from_u8(code)
+                .map_or("unknown", courtier_proto::ReasonCode::description);
+            (format!("{{code=\"0x{code:02X}\",reason=\"{reason}\"}}"), n)
+        })
+        .collect();
+    if !violations.is_empty() {
+        let samples: Vec<(&str, u64)> = violations.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+        metric(
+            "courtier_protocol_violations_total",
+            "counter",
+            "Connections closed for breaking the protocol or a limit, by v5 reason code.",
+            &samples,
+        );
+    }
     let (online, offline, queued) = sessions(broker);
     metric(
         "courtier_sessions",

@@ -167,3 +167,23 @@ fn the_websocket_path_cannot_take_the_metrics_path() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("ws_path"), "{stderr}");
 }
+
+#[tokio::test]
+async fn protocol_violations_are_counted_by_reason_code() {
+    let b = start_broker(&["--http", "127.0.0.1:0", "--max-packet-size", "128"]);
+    let (mut big, _) = RawClient::connect(b.addr, connect_packet(V5, "big")).await;
+    static PAYLOAD: [u8; 200] = [7; 200];
+    big.send(&publish("sensors/t", &PAYLOAD, QoS::AtMostOnce, 0))
+        .await;
+    let closed = big.expect_closed().await;
+    assert!(
+        matches!(closed.as_slice(), [Packet::Disconnect(d)] if d.reason == ReasonCode::PacketTooLarge),
+        "{closed:?}"
+    );
+    let (_, _, body) = get(b.http.expect("HTTP listener"), "/metrics").await;
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("courtier_protocol_violations_total{code=\"0x95\""))
+        .unwrap_or_else(|| panic!("no 0x95 sample in:\n{body}"));
+    assert!(line.ends_with(" 1"), "{line}");
+}

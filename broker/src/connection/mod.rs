@@ -252,8 +252,17 @@ where
 {
     let broker = Arc::clone(conn.broker());
     let wbuf = &mut io.wbuf;
-    if matches!(end, End::TooSlow) {
-        Metrics::add(&broker.metrics.slow_subscribers_disconnected, 1);
+    match &end {
+        End::TooSlow => Metrics::add(&broker.metrics.slow_subscribers_disconnected, 1),
+        End::Violation(v) => {
+            *broker
+                .metrics
+                .violations
+                .lock()
+                .entry(v.reason_code().as_u8())
+                .or_default() += 1;
+        }
+        _ => {}
     }
     if let Some(reason) = end.disconnect_reason()
         && conn.version().is_v5()
