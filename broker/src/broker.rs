@@ -320,7 +320,7 @@ impl Broker {
                 None => {
                     let session = Arc::new(SessionShared::new(
                         client_id.clone(),
-                        self.config.max_queued_messages,
+                        self.config.queue_limits(),
                         expiry_interval,
                     ));
                     {

@@ -161,6 +161,10 @@ pub struct Options {
     /// Messages queued per session beyond the inflight window (default 1000).
     #[arg(long, value_name = "N")]
     pub max_queued_messages: Option<usize>,
+    /// Bytes (topics and payloads) queued per session; a full queue is handled like one at
+    /// max_queued_messages (default 0: no byte limit).
+    #[arg(long, value_name = "BYTES")]
+    pub max_queued_bytes: Option<usize>,
     /// Outbound QoS 1/2 messages in flight per client, also capped by its Receive Maximum (default 100).
     #[arg(long, value_name = "N")]
     pub max_inflight: Option<u16>,
@@ -255,6 +259,8 @@ pub struct Config {
     pub max_packet_size: u32,
     /// Per-session queue bound.
     pub max_queued_messages: usize,
+    /// Bytes queued per session; 0: no byte limit.
+    pub max_queued_bytes: usize,
     /// Per-client outbound inflight cap.
     pub max_inflight: u16,
     /// Time allowed before CONNECT.
@@ -286,6 +292,16 @@ pub struct Config {
     pub admin_token: Option<AdminToken>,
 }
 
+impl Config {
+    /// What each session's queue may hold.
+    pub fn queue_limits(&self) -> crate::session::queue::QueueLimits {
+        crate::session::queue::QueueLimits {
+            messages: self.max_queued_messages,
+            bytes: self.max_queued_bytes,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -304,6 +320,7 @@ impl Default for Config {
             receive_maximum: 100,
             max_packet_size: 1024 * 1024,
             max_queued_messages: 1000,
+            max_queued_bytes: 0,
             max_inflight: 100,
             connect_timeout: Duration::from_secs(10),
             sys_interval: Some(Duration::from_secs(10)),
@@ -365,6 +382,7 @@ impl Options {
             receive_maximum: self.receive_maximum.or(file.receive_maximum),
             max_packet_size: self.max_packet_size.or(file.max_packet_size),
             max_queued_messages: self.max_queued_messages.or(file.max_queued_messages),
+            max_queued_bytes: self.max_queued_bytes.or(file.max_queued_bytes),
             max_inflight: self.max_inflight.or(file.max_inflight),
             connect_timeout: self.connect_timeout.or(file.connect_timeout),
             sys_interval: self.sys_interval.or(file.sys_interval),
@@ -542,6 +560,7 @@ impl Options {
             receive_maximum,
             max_packet_size,
             max_queued_messages,
+            max_queued_bytes: self.max_queued_bytes.unwrap_or(d.max_queued_bytes),
             max_inflight,
             connect_timeout,
             sys_interval: match self.sys_interval {

@@ -257,3 +257,49 @@ async fn a_stuck_subscriber_is_disconnected_and_its_publisher_carries_on() {
         metrics.body
     );
 }
+
+/// `max_queued_bytes` fills a queue like `max_queued_messages`: an offline
+/// session takes messages until its topics and payloads reach the budget,
+/// then a 5.0 publisher's PUBACK says 0x97 and the drop is counted.
+#[tokio::test]
+async fn the_queued_bytes_budget_refuses_with_0x97_once_reached() {
+    let b = start_broker(&["--max-queued-bytes", "100"]);
+    let mut away = connect_packet(V5, "away");
+    away.properties.session_expiry_interval = Some(600);
+    let (mut sub, _) = RawClient::connect(b.addr, away.clone()).await;
+    sub.subscribe("q/t", QoS::AtLeastOnce).await;
+    sub.send(&Packet::Disconnect(Default::default())).await;
+    sub.expect_closed().await;
+
+    // Topic 3 bytes + payload 17 bytes: 20 bytes a message, five fit.
+    let (mut p, _) = RawClient::connect(b.addr, connect_packet(V5, "pub")).await;
+    let mut reasons = Vec::new();
+    for id in 1..=7 {
+        p.send(&publish("q/t", b"seventeen bytes!!", QoS::AtLeastOnce, id))
+            .await;
+        match p.recv().await {
+            Packet::Ack(a) if a.kind == AckKind::PubAck => reasons.push(a.reason),
+            other => panic!("expected PUBACK, got {other:?}"),
+        }
+    }
+    let ok = ReasonCode::Success;
+    let full = ReasonCode::QuotaExceeded;
+    assert_eq!(reasons, [ok, ok, ok, ok, ok, full, full]);
+
+    away.clean_start = false;
+    let (mut back, _) = RawClient::connect(b.addr, away).await;
+    for _ in 0..5 {
+        let m = back.recv_publish().await;
+        assert_eq!(&m.payload[..], b"seventeen bytes!!");
+        back.send(&courtier_e2e::ack(
+            AckKind::PubAck,
+            m.qos_pid.packet_id().expect("QoS 1"),
+        ))
+        .await;
+    }
+    back.send(&Packet::PingReq).await;
+    assert!(
+        matches!(back.recv().await, Packet::PingResp),
+        "nothing more was queued"
+    );
+}

@@ -37,7 +37,7 @@ pub struct ClientView {
     /// QoS 1/2 messages sent and not yet acknowledged.
     pub inflight: usize,
     /// Messages meant for it and dropped (queue full, QoS 0 offline, expired).
-    pub dropped: u64,
+    pub dropped: u32,
 }
 
 /// The version as people write it.
@@ -76,7 +76,7 @@ fn view(
     client_id: &str,
     link: &ConnLink,
     subscriptions: usize,
-    (queued, inflight, dropped): (usize, usize, u64),
+    (queued, inflight, dropped): (usize, usize, u32),
 ) -> ClientView {
     let info = &link.info;
     ClientView {

@@ -33,7 +33,7 @@ pub struct SessionView {
     /// Its subscriptions.
     pub subscriptions: usize,
     /// Messages meant for it and dropped (queue full, QoS 0 offline, expired).
-    pub dropped: u64,
+    pub dropped: u32,
 }
 
 /// One subscription of a session.

@@ -506,6 +506,9 @@ mod tests {
         let connection = std::mem::size_of::<super::Connection>();
         assert!(connection <= 192, "Connection is {connection} bytes");
         let session = std::mem::size_of::<crate::session::SessionShared>();
-        assert!(session <= 304, "SessionShared is {session} bytes");
+        // 312: the byte budget of `max_queued_bytes` (issue 8) added 16
+        // bytes to each session's queue; an idle connection was measured at
+        // 1.89 KiB before it (BENCHMARKS.md), so it stays within 2 KiB.
+        assert!(session <= 312, "SessionShared is {session} bytes");
     }
 }

@@ -28,7 +28,7 @@ use tokio::sync::Notify;
 pub use self::flow::{Blocked, Offer};
 use self::inflight::{InboundQos2, InflightWindow};
 use self::link::ConnLink;
-use self::queue::{OutboundQueue, Outgoing, PushOutcome};
+use self::queue::{OutboundQueue, Outgoing, PushOutcome, QueueLimits};
 use crate::metrics::{DropReason, Metrics};
 use crate::router::SubscriptionEntry;
 use crate::store::{
@@ -121,7 +121,8 @@ pub struct SessionState {
     pub ended: bool,
     /// Messages meant for this session and dropped (queue full, QoS 0
     /// while offline, expired): the per-client count the admin API shows.
-    pub dropped: u64,
+    /// 32 bits, saturating: it packs beside `expiry_interval`.
+    pub dropped: u32,
     /// Whether the store may hold this session (so ending it must delete it there).
     pub in_store: bool,
     /// A publisher waits for room in the queue ([`SessionShared::room`]).
@@ -210,11 +211,11 @@ pub struct SessionShared {
 
 impl SessionShared {
     /// A fresh, empty session.
-    pub fn new(client_id: ByteString, queue_limit: usize, expiry_interval: u32) -> Self {
+    pub fn new(client_id: ByteString, queue_limits: QueueLimits, expiry_interval: u32) -> Self {
         Self {
             client_id,
             state: Mutex::new(SessionState {
-                queue: OutboundQueue::new(queue_limit),
+                queue: OutboundQueue::new(queue_limits),
                 acks: None,
                 subscriptions: HashMap::new(),
                 expiry_interval,
@@ -274,7 +275,7 @@ impl SessionShared {
                 return Offer::Dropped;
             }
             if st.owner.is_none() && item.qos == QoS::AtMostOnce {
-                st.dropped += 1;
+                st.dropped = st.dropped.saturating_add(1);
                 metrics.dropped(DropReason::OfflineQos0);
                 return Offer::Dropped;
             }
@@ -293,7 +294,7 @@ impl SessionShared {
             let copy = persist.then(|| item.clone());
             let outcome = st.queue.push(item);
             if outcome != PushOutcome::Queued {
-                st.dropped += 1;
+                st.dropped = st.dropped.saturating_add(1);
             }
             if let Some(copy) = copy
                 && let Some(id) = copy.stored
@@ -345,7 +346,7 @@ impl SessionShared {
                     store.append(Op::DeleteOutbound(self.client_id.clone(), id));
                 }
                 metrics.dropped(DropReason::Expired);
-                st.dropped += 1;
+                st.dropped = st.dropped.saturating_add(1);
                 continue;
             }
             if front.qos == QoS::AtMostOnce {

@@ -1,7 +1,11 @@
 //! The bounded outbound queue of one session, with its overflow policy.
 //!
 //! # Overflow policy
-//! The queue holds at most `limit` messages (`max_queued_messages`). When a
+//! The queue holds at most `limit` messages (`max_queued_messages`) and,
+//! when `max_queued_bytes` is set, stops taking messages once their topics
+//! and payloads reach that many bytes (a message is taken while the queue
+//! is below it, so the bound is `max_queued_bytes` plus one message, and a
+//! message larger than the budget can still pass an empty queue). When a
 //! message arrives at a full queue:
 //! 1. the oldest queued QoS 0 message is dropped to make room (QoS 0 promises
 //!    nothing, and the newest data is usually the most useful); a QoS 0
@@ -72,50 +76,105 @@ impl PushOutcome {
     }
 }
 
-/// A FIFO of [`Outgoing`] messages bounded by `limit`.
+/// How much one session's queue may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Messages (`max_queued_messages`).
+    pub messages: usize,
+    /// Bytes of topics and payloads (`max_queued_bytes`); 0: no byte limit.
+    pub bytes: usize,
+}
+
+/// A FIFO of [`Outgoing`] messages bounded by [`QueueLimits`].
 #[derive(Debug)]
 pub struct OutboundQueue {
     items: VecDeque<Outgoing>,
-    limit: usize,
+    /// `limits.messages`, narrowed: one per session, so every byte counts.
+    limit: u32,
     /// How many of `items` are QoS 0: none means nothing can be evicted.
-    qos0: usize,
+    qos0: u32,
+    /// `limits.bytes` (0: none).
+    byte_limit: u64,
+    /// Bytes of all of `items`, and of the QoS 0 ones ([`size`]).
+    bytes: u64,
+    qos0_bytes: u64,
+}
+
+/// What a queued message counts against `max_queued_bytes`.
+fn size(item: &Outgoing) -> u64 {
+    (item.msg.payload.len() + item.msg.topic.as_str().len()) as u64
 }
 
 impl OutboundQueue {
-    /// An empty queue holding at most `limit` messages. Allocation grows on
-    /// demand, so idle sessions cost nothing.
-    pub fn new(limit: usize) -> Self {
+    /// An empty queue within `limits`. Allocation grows on demand, so idle
+    /// sessions cost nothing.
+    pub fn new(limits: QueueLimits) -> Self {
         Self {
             items: VecDeque::new(),
-            limit,
+            limit: u32::try_from(limits.messages).unwrap_or(u32::MAX),
             qos0: 0,
+            byte_limit: limits.bytes as u64,
+            bytes: 0,
+            qos0_bytes: 0,
         }
+    }
+
+    /// Whether `count` messages of `bytes` bytes fill the queue.
+    fn full_at(&self, count: usize, bytes: u64) -> bool {
+        count >= self.limit as usize || (self.byte_limit > 0 && bytes >= self.byte_limit)
     }
 
     /// Add a message, applying the overflow policy above.
     pub fn push(&mut self, item: Outgoing) -> PushOutcome {
-        let outcome = if self.items.len() < self.limit {
-            PushOutcome::Queued
-        } else if self.qos0 > 0
-            && let Some(pos) = self.items.iter().position(|o| o.qos == QoS::AtMostOnce)
-        {
-            self.items.remove(pos);
-            self.qos0 -= 1;
-            PushOutcome::QueuedDroppedOldest
-        } else {
-            return PushOutcome::Refused;
-        };
+        let mut outcome = PushOutcome::Queued;
+        if self.full_at(self.items.len(), self.bytes) {
+            // Room only by evicting QoS 0 messages, and only if evicting
+            // them all would make enough: never evict in vain.
+            let without_qos0 = (
+                self.items.len() - self.qos0 as usize,
+                self.bytes - self.qos0_bytes,
+            );
+            if self.full_at(without_qos0.0, without_qos0.1) {
+                return PushOutcome::Refused;
+            }
+            while self.full_at(self.items.len(), self.bytes) {
+                let Some(pos) = self.items.iter().position(|o| o.qos == QoS::AtMostOnce) else {
+                    break;
+                };
+                if let Some(old) = self.items.remove(pos) {
+                    self.forget(&old);
+                }
+            }
+            outcome = PushOutcome::QueuedDroppedOldest;
+        }
+        let n = size(&item);
+        self.bytes += n;
         if item.qos == QoS::AtMostOnce {
             self.qos0 += 1;
+            self.qos0_bytes += n;
         }
         self.items.push_back(item);
         outcome
     }
 
+    /// Take `item`, just removed, out of the counts.
+    fn forget(&mut self, item: &Outgoing) {
+        let n = size(item);
+        self.bytes -= n;
+        if item.qos == QoS::AtMostOnce {
+            self.qos0 -= 1;
+            self.qos0_bytes -= n;
+        }
+    }
+
     /// Whether a QoS 1/2 message pushed now would be refused: full, and no
-    /// QoS 0 message to evict.
+    /// QoS 0 message whose eviction would make room.
     pub fn refuses_acked(&self) -> bool {
-        self.items.len() >= self.limit && self.qos0 == 0
+        self.full_at(self.items.len(), self.bytes)
+            && self.full_at(
+                self.items.len() - self.qos0 as usize,
+                self.bytes - self.qos0_bytes,
+            )
     }
 
     /// The next message to send.
@@ -126,8 +185,8 @@ impl OutboundQueue {
     /// Take the next message.
     pub fn pop(&mut self) -> Option<Outgoing> {
         let item = self.items.pop_front();
-        if item.as_ref().is_some_and(|o| o.qos == QoS::AtMostOnce) {
-            self.qos0 -= 1;
+        if let Some(item) = &item {
+            self.forget(item);
         }
         if self.items.is_empty() && self.items.capacity() > 64 {
             // A burst is over: give the memory back (idle footprint).
@@ -173,9 +232,16 @@ mod tests {
     use super::sample as item;
     use super::*;
 
+    fn messages(n: usize) -> QueueLimits {
+        QueueLimits {
+            messages: n,
+            bytes: 0,
+        }
+    }
+
     #[test]
     fn full_queue_drops_oldest_qos0_then_refuses() {
-        let mut q = OutboundQueue::new(2);
+        let mut q = OutboundQueue::new(messages(2));
         assert_eq!(q.push(item(QoS::AtMostOnce, "a")), PushOutcome::Queued);
         assert_eq!(q.push(item(QoS::AtLeastOnce, "b")), PushOutcome::Queued);
         assert_eq!(
@@ -196,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_queued_qos0_message_makes_room_for_qos1() {
-        let mut q = OutboundQueue::new(2);
+        let mut q = OutboundQueue::new(messages(2));
         q.push(item(QoS::AtLeastOnce, "a"));
         q.push(item(QoS::AtMostOnce, "b"));
         assert!(!q.refuses_acked(), "b can be evicted");
@@ -210,5 +276,53 @@ mod tests {
         q.pop();
         q.pop();
         assert!(q.is_empty() && !q.refuses_acked());
+    }
+
+    /// Topic `t` (1 byte) and a 9-byte payload: 10 bytes a message.
+    const TEN: &str = "123456789";
+
+    #[test]
+    fn the_byte_budget_fills_the_queue_too() {
+        let mut q = OutboundQueue::new(QueueLimits {
+            messages: 100,
+            bytes: 25,
+        });
+        assert_eq!(q.push(item(QoS::AtLeastOnce, TEN)), PushOutcome::Queued);
+        assert_eq!(q.push(item(QoS::AtMostOnce, TEN)), PushOutcome::Queued);
+        // 20 bytes, below 25: taken, over the budget by less than a message.
+        assert_eq!(q.push(item(QoS::AtLeastOnce, TEN)), PushOutcome::Queued);
+        assert!(!q.refuses_acked(), "evicting the QoS 0 one makes room");
+        assert_eq!(
+            q.push(item(QoS::AtLeastOnce, TEN)),
+            PushOutcome::QueuedDroppedOldest
+        );
+        // 30 bytes of QoS 1: nothing to evict.
+        assert!(q.refuses_acked());
+        assert_eq!(q.push(item(QoS::AtMostOnce, TEN)), PushOutcome::Refused);
+        q.pop();
+        q.pop();
+        assert!(!q.refuses_acked(), "10 bytes left");
+        // A message larger than the whole budget passes a queue below it.
+        let mut big = OutboundQueue::new(QueueLimits {
+            messages: 10,
+            bytes: 5,
+        });
+        assert_eq!(big.push(item(QoS::AtLeastOnce, TEN)), PushOutcome::Queued);
+        assert!(big.refuses_acked());
+    }
+
+    #[test]
+    fn the_byte_count_follows_pushes_evictions_and_pops() {
+        let mut q = OutboundQueue::new(QueueLimits {
+            messages: 2,
+            bytes: 0,
+        });
+        q.push(item(QoS::AtMostOnce, TEN));
+        q.push(item(QoS::AtLeastOnce, TEN));
+        q.push(item(QoS::AtLeastOnce, TEN));
+        assert_eq!((q.bytes, q.qos0_bytes), (20, 0));
+        q.pop();
+        q.pop();
+        assert_eq!((q.bytes, q.qos0, q.qos0_bytes), (0, 0, 0));
     }
 }

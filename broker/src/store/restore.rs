@@ -65,7 +65,7 @@ impl Broker {
             }
             let session = Arc::new(SessionShared::new(
                 client_id.clone(),
-                self.config.max_queued_messages,
+                self.config.queue_limits(),
                 record.expiry_interval,
             ));
             let key = SessionKey(Arc::clone(&session));
