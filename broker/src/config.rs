@@ -190,6 +190,10 @@ pub struct Options {
     /// its full queue before it is disconnected with 0x97; 0 waits for ever (default 30).
     #[arg(long, value_name = "SECONDS")]
     pub slow_subscriber_timeout: Option<u64>,
+    /// PUBLISH packets per second one client may send on average; past it the broker stops
+    /// reading that client until it is back within the rate (default 0: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_publish_rate: Option<u32>,
     /// Subscriptions one client may hold; more get SUBACK 0x97 (default 10000).
     #[arg(long, value_name = "N")]
     pub max_subscriptions: Option<usize>,
@@ -277,6 +281,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How long a stuck subscriber may hold publishers up; `None`: for ever.
     pub slow_subscriber_timeout: Option<Duration>,
+    /// PUBLISH packets per second per client; 0: no limit.
+    pub max_publish_rate: u32,
     /// Subscriptions per client.
     pub max_subscriptions: usize,
     /// Topic names and filters clients may use.
@@ -329,6 +335,7 @@ impl Default for Config {
             max_session_expiry: u32::MAX,
             log_format: LogFormat::Text,
             slow_subscriber_timeout: Some(Duration::from_secs(30)),
+            max_publish_rate: 0,
             max_subscriptions: 10_000,
             topic_limits: crate::limits::TopicLimits {
                 length: u16::MAX,
@@ -393,6 +400,7 @@ impl Options {
             slow_subscriber_timeout: self
                 .slow_subscriber_timeout
                 .or(file.slow_subscriber_timeout),
+            max_publish_rate: self.max_publish_rate.or(file.max_publish_rate),
             max_subscriptions: self.max_subscriptions.or(file.max_subscriptions),
             max_topic_length: self.max_topic_length.or(file.max_topic_length),
             max_topic_levels: self.max_topic_levels.or(file.max_topic_levels),
@@ -577,6 +585,7 @@ impl Options {
                 Some(s) => Some(Duration::from_secs(s)),
                 None => d.slow_subscriber_timeout,
             },
+            max_publish_rate: self.max_publish_rate.unwrap_or(d.max_publish_rate),
             max_subscriptions,
             topic_limits,
             max_connection_rate: self.max_connection_rate.unwrap_or(d.max_connection_rate),

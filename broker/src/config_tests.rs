@@ -89,6 +89,7 @@ fn the_example_file_is_valid_and_states_the_defaults() {
     assert_eq!(from_file.log_format, defaults.log_format);
     assert_eq!(from_file.max_subscriptions, defaults.max_subscriptions);
     assert_eq!(from_file.max_queued_bytes, defaults.max_queued_bytes);
+    assert_eq!(from_file.max_publish_rate, defaults.max_publish_rate);
     assert_eq!(
         from_file.slow_subscriber_timeout,
         defaults.slow_subscriber_timeout

@@ -70,6 +70,43 @@ impl ConnectionRate {
     }
 }
 
+/// One client's PUBLISH rate (`max_publish_rate`): a token bucket with a
+/// burst of one second's worth, charged after each read for the PUBLISH
+/// packets it carried. When it is overdrawn the connection is not read
+/// until the balance is back at zero: the client is slowed by TCP
+/// back-pressure, nothing is refused or lost (a v5 DISCONNECT 0x96 would
+/// lose its session's in-flight state for a burst). Each pause is counted
+/// as `courtier_limit_refusals_total{limit="publish_rate"}`.
+#[derive(Debug)]
+pub struct PublishRate {
+    rate: f64,
+    tokens: f64,
+    at: Instant,
+    /// Reads resume when this fires.
+    pub pause: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl PublishRate {
+    /// `rate` PUBLISH packets a second (at least 1), the bucket full at `now`.
+    pub fn new(rate: u32, now: Instant) -> Self {
+        let rate = f64::from(rate.max(1));
+        Self {
+            rate,
+            tokens: rate,
+            at: now,
+            pause: None,
+        }
+    }
+
+    /// Charge `publishes` at `now`; how long to stop reading, if at all.
+    pub fn charge(&mut self, publishes: u32, now: Instant) -> Option<Duration> {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate) - f64::from(publishes);
+        (self.tokens < 0.0).then(|| Duration::from_secs_f64(-self.tokens / self.rate))
+    }
+}
+
 /// The connection slots a listener may use: the broker-wide
 /// `max_connections` and, when set, the listener's own share.
 #[derive(Debug, Clone)]
@@ -211,6 +248,24 @@ mod tests {
         drop(a1);
         assert_eq!(a.open().load(Ordering::Relaxed), 1);
         assert!(b.try_take().is_ok());
+    }
+
+    #[test]
+    fn the_publish_rate_is_kept_on_average() {
+        let t = Instant::now();
+        let mut r = PublishRate::new(10, t);
+        assert_eq!(r.charge(10, t), None, "a burst of one second's worth");
+        // Twenty more in the same instant: two seconds of reading paused.
+        let wait = r.charge(20, t).expect("overdrawn");
+        assert!((wait.as_secs_f64() - 2.0).abs() < 1e-9, "{wait:?}");
+        // After the pause the balance is back at zero: one more costs 0.1 s.
+        let wait = r.charge(1, t + wait).expect("empty bucket");
+        assert!((wait.as_secs_f64() - 0.1).abs() < 1e-9, "{wait:?}");
+        // A client within the rate is never paused.
+        let mut calm = PublishRate::new(10, t);
+        for i in 0..100 {
+            assert_eq!(calm.charge(1, t + Duration::from_millis(100 * i)), None);
+        }
     }
 
     #[test]

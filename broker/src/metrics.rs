@@ -68,6 +68,8 @@ pub struct Metrics {
     pub refused_connection_rate: AtomicU64,
     /// Connections closed at accept past `max_connections_per_listener`.
     pub refused_listener_full: AtomicU64,
+    /// Times a client's reading was paused past `max_publish_rate`.
+    pub throttled_publishers: AtomicU64,
     /// Subscribers disconnected after `slow_subscriber_timeout` without progress.
     pub slow_subscribers_disconnected: AtomicU64,
     /// Connections closed for a protocol violation, by the v5 reason code

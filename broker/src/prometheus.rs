@@ -156,6 +156,7 @@ pub fn render(broker: &Broker) -> String {
                 "{limit=\"listener_connections\"}",
                 c(&m.refused_listener_full),
             ),
+            ("{limit=\"publish_rate\"}", c(&m.throttled_publishers)),
         ],
     );
     metric(

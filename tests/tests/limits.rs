@@ -303,3 +303,37 @@ async fn the_queued_bytes_budget_refuses_with_0x97_once_reached() {
         "nothing more was queued"
     );
 }
+
+/// `max_publish_rate` slows a client by not reading it, losing nothing:
+/// 300 PUBLISH at a limit of 100/s (a burst of 100 free) all arrive, and
+/// the PINGREQ sent after them is answered only once about two seconds of
+/// reading were held back (a lower bound only; a slow machine cannot break it).
+#[tokio::test]
+async fn a_client_past_the_publish_rate_is_slowed_and_loses_nothing() {
+    let b = start_broker(&["--http", "127.0.0.1:0", "--max-publish-rate", "100"]);
+    let (mut sub, _) = RawClient::connect(b.addr, connect_packet(V5, "sub")).await;
+    sub.subscribe("fast/#", QoS::AtMostOnce).await;
+    let (mut fast, _) = RawClient::connect(b.addr, connect_packet(V5, "fast")).await;
+    let started = std::time::Instant::now();
+    let mut burst = bytes::BytesMut::new();
+    for _ in 0..300 {
+        publish("fast/t", b"21.5", QoS::AtMostOnce, 0)
+            .encode(V5, &mut burst)
+            .expect("encode");
+    }
+    Packet::PingReq.encode(V5, &mut burst).expect("encode");
+    fast.send_bytes(&burst).await;
+    assert!(matches!(fast.recv().await, Packet::PingResp));
+    let waited = started.elapsed();
+    assert!(waited >= std::time::Duration::from_secs(1), "{waited:?}");
+    for _ in 0..300 {
+        sub.recv_publish().await;
+    }
+    let metrics = courtier_e2e::http::get(b.http.expect("HTTP"), "/metrics").await;
+    let line = metrics
+        .body
+        .lines()
+        .find(|l| l.starts_with("courtier_limit_refusals_total{limit=\"publish_rate\"}"))
+        .expect("the publish_rate sample");
+    assert_ne!(line.rsplit(' ').next(), Some("0"), "{line}");
+}

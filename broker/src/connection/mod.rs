@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use self::buffer::ReadBuffer;
 pub use self::protocol::Connection;
 use crate::broker::Broker;
+use crate::limits::PublishRate;
 use crate::metrics::Metrics;
 use crate::session::link::KickReason;
 use crate::transport::Peer;
@@ -300,14 +301,28 @@ where
 {
     let session = Arc::clone(conn.session());
     let link = Arc::clone(conn.link());
-    let keep_alive = conn.keep_alive();
     let mut last_packet = tokio::time::Instant::now();
-    // One timer for the connection's life, on the heap and only with a
-    // keep alive. It may fire early (it is not moved forward for every
-    // packet, which would cost a timer update per read); then it is set
-    // to the real deadline.
-    let mut keep_alive_timer =
-        keep_alive.map(|k| Box::pin(tokio::time::sleep_until(last_packet + k.mul_f32(1.5))));
+    // The keep-alive timer and the publish rate, in one box made only when
+    // either is in force: every idle connection holds this future. The timer
+    // may fire early (it is not moved forward for every packet, which would
+    // cost a timer update per read); then it is set to the real deadline.
+    // (A block: a local in scope across an await lives in the future.)
+    let mut pacing = {
+        let max_rate = conn.broker().config.max_publish_rate;
+        let keep_alive = conn.keep_alive();
+        (keep_alive.is_some() || max_rate > 0).then(|| {
+            Box::new(Pacing {
+                keep_alive: keep_alive.map(|k| {
+                    let grace = k.mul_f32(1.5);
+                    (
+                        grace,
+                        Box::pin(tokio::time::sleep_until(last_packet + grace)),
+                    )
+                }),
+                rate: (max_rate > 0).then(|| PublishRate::new(max_rate, Instant::now())),
+            })
+        })
+    };
     loop {
         if conn.broker().is_closing() {
             return End::Shutdown;
@@ -356,7 +371,14 @@ where
                 s.wait_for_room().await;
             })
         });
-        let reading = !conn.reads_paused();
+        let reading = !conn.reads_paused() && !rate_paused(&pacing);
+        let (keep_alive_timer, rate_pause) = match pacing.as_deref_mut() {
+            Some(p) => (
+                p.keep_alive.as_mut().map(|(_, timer)| timer),
+                p.rate.as_mut().and_then(|r| r.pause.as_mut()),
+            ),
+            None => (None, None),
+        };
         if !reading {
             last_packet = tokio::time::Instant::now();
         }
@@ -379,10 +401,12 @@ where
                     Ok(0) | Err(_) => return End::Closed,
                     Ok(n) => Metrics::add(&conn.broker().metrics.bytes_received, n as u64),
                 }
+                let mut publishes = 0u32;
                 loop {
                     match io.decoder.decode(&mut io.rbuf.buf) {
                         Ok(Some(packet)) => {
                             last_packet = tokio::time::Instant::now();
+                            publishes += u32::from(matches!(packet, Packet::Publish(_)));
                             if let Some(end) = conn.handle(packet, Instant::now(), &mut io.wbuf) {
                                 return end;
                             }
@@ -392,15 +416,38 @@ where
                     }
                 }
                 io.rbuf.settle();
+                if let Some(rate) = pacing.as_mut().and_then(|p| p.rate.as_mut())
+                    && publishes > 0
+                    && let Some(wait) = rate.charge(publishes, Instant::now())
+                {
+                    Metrics::add(&conn.broker().metrics.throttled_publishers, 1);
+                    rate.pause = Some(Box::pin(tokio::time::sleep(wait)));
+                }
+            }
+            () = or_pending(rate_pause) => {
+                if let Some(rate) = pacing.as_mut().and_then(|p| p.rate.as_mut()) {
+                    rate.pause = None;
+                }
+                // Not timed out for the pause we imposed.
+                last_packet = tokio::time::Instant::now();
             }
             () = session.wake.notified() => {}
             () = or_pending(room) => {}
-            () = or_pending(keep_alive_timer.as_mut()) => {
-                let due = last_packet + keep_alive.unwrap_or_default().mul_f32(1.5);
-                if tokio::time::Instant::now() >= due {
+            () = or_pending(keep_alive_timer) => {
+                let now = tokio::time::Instant::now();
+                // Recomputed rather than kept from above: a value used after
+                // the await would live in every connection's future.
+                if conn.reads_paused() || rate_paused(&pacing) {
+                    // We are not reading it (flow control, publish rate):
+                    // its silence is ours, not the client's.
+                    last_packet = now;
+                }
+                let grace = pacing.as_ref().and_then(|p| p.keep_alive.as_ref()).map_or(Duration::ZERO, |k| k.0);
+                let due = last_packet + grace;
+                if now >= due {
                     return End::KeepAliveTimeout;
                 }
-                if let Some(timer) = keep_alive_timer.as_mut() {
+                if let Some((_, timer)) = pacing.as_mut().and_then(|p| p.keep_alive.as_mut()) {
                     timer.as_mut().reset(due);
                 }
             }
@@ -449,6 +496,21 @@ async fn write_out<W: AsyncWrite + Unpin>(
 
 /// `fut` if there is one, else never: a `select!` branch that is only
 /// sometimes armed, at the size of a pointer.
+/// A connection's optional timers (see `serve`).
+struct Pacing {
+    /// 1.5 × the keep alive, and the timer for it.
+    keep_alive: Option<(Duration, std::pin::Pin<Box<tokio::time::Sleep>>)>,
+    rate: Option<PublishRate>,
+}
+
+/// Whether reading is held back for the publish rate.
+fn rate_paused(pacing: &Option<Box<Pacing>>) -> bool {
+    pacing
+        .as_ref()
+        .and_then(|p| p.rate.as_ref())
+        .is_some_and(|r| r.pause.is_some())
+}
+
 async fn or_pending<F: Future<Output = ()> + Unpin>(fut: Option<F>) {
     match fut {
         Some(f) => f.await,
