@@ -14,79 +14,15 @@ use clap::Parser;
 use serde::Deserialize;
 
 use crate::admin::AdminToken;
-use crate::auth::{AccessControl, AccessError};
+use crate::auth::AccessControl;
 use crate::transport::tls::TlsFiles;
 
-/// Why the configuration cannot be used. Each message is one line naming the
-/// source, the key and the fix.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("{path}: cannot read configuration file: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or has an unknown or mistyped key.
-    #[error("{path}:{line}: {message} (fix the key or value; `courtier --help` lists every key)")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the problem, 0 if unknown.
-        line: usize,
-        /// The parser's description, on one line.
-        message: String,
-    },
-    /// A value is out of range.
-    #[error("{source_name}: `{key}` {problem}")]
-    Invalid {
-        /// The file path, or "command line".
-        source_name: String,
-        /// The key.
-        key: &'static str,
-        /// What is wrong and how to fix it.
-        problem: &'static str,
-    },
-    /// The password or ACL file cannot be used (the message names key,
-    /// file and line).
-    #[error(transparent)]
-    Access(#[from] AccessError),
-    /// The admin token file cannot be used.
-    #[error("`admin_token_file`: {0}")]
-    AdminTokenFile(String),
-}
-
-/// A setting that must never show in logs or `Debug` output (the admin
-/// token as given on the command line or in the file).
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_owned()))
-    }
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object a line: timestamp, level, target, message and fields.
-    Json,
-}
+#[path = "config_error.rs"]
+mod error;
+#[path = "config_values.rs"]
+mod values;
+pub use error::ConfigError;
+pub use values::{LogFormat, Secret};
 
 /// Command-line flags, which are also the keys of the configuration file.
 #[derive(Debug, Default, Clone, Parser, Deserialize)]
