@@ -243,3 +243,39 @@ impl Mosquitto {
         mosquitto
     }
 }
+
+/// The trunk build, or a failure that says how to make it.
+pub fn dist() -> PathBuf {
+    let dist = std::env::var_os("COURTIER_DIST").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"),
+        PathBuf::from,
+    );
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} has no index.html: run `cargo xtask dist` (trunk build --release)",
+        dist.display()
+    );
+    dist
+}
+
+/// Sets an input's value the way typing does (an `input` event follows).
+pub async fn type_into(browser: &Browser, id: &str, value: &str) {
+    browser
+        .run(
+            "const input = document.getElementById(args[0]);
+             input.value = args[1];
+             input.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![json!(id), json!(value)],
+        )
+        .await;
+}
+
+/// Clicks the first element matching `selector`.
+pub async fn click(browser: &Browser, selector: &str) {
+    browser
+        .run(
+            "document.querySelector(args[0]).click();",
+            vec![json!(selector)],
+        )
+        .await;
+}

@@ -10,48 +10,13 @@
 
 use std::path::PathBuf;
 
-use courtier_e2e::browser::Browser;
+use courtier_e2e::browser::{Browser, click, dist, type_into};
 use courtier_e2e::{RawClient, connect_packet, publish_retained, start_broker};
 use courtier_proto::packet::Disconnect;
 use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
 use serde_json::json;
 
 const TOKEN: &str = "e2e-web-admin";
-
-/// The trunk build, or a failure that says how to make it.
-fn dist() -> PathBuf {
-    let dist = std::env::var_os("COURTIER_DIST").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"),
-        PathBuf::from,
-    );
-    assert!(
-        dist.join("index.html").is_file(),
-        "{} has no index.html: run `cargo xtask dist` (trunk build --release)",
-        dist.display()
-    );
-    dist
-}
-
-/// Sets an input's value the way typing does (an `input` event follows).
-async fn type_into(browser: &Browser, id: &str, value: &str) {
-    browser
-        .run(
-            "const input = document.getElementById(args[0]);
-             input.value = args[1];
-             input.dispatchEvent(new Event('input', { bubbles: true }));",
-            vec![json!(id), json!(value)],
-        )
-        .await;
-}
-
-async fn click(browser: &Browser, selector: &str) {
-    browser
-        .run(
-            "document.querySelector(args[0]).click();",
-            vec![json!(selector)],
-        )
-        .await;
-}
 
 /// Awaits the text of `selector` becoming `expected`.
 async fn wait_text(browser: &Browser, selector: &str, expected: &str) {
