@@ -6,7 +6,9 @@
 //! and PUBLISH (subscriptions granted before stay granted), a new
 //! certificate to the next handshake. A file that fails to load changes
 //! nothing; the failure is logged as one line naming the file and counted
-//! (`courtier_reloads_total{result="failed"}`).
+//! (`courtier_reloads_total{result="failed"}`). Every reload also prints
+//! `courtier reloaded ok|failed (SIGHUP|a file changed)` on stdout, beside
+//! `courtier ready`, for scripts and tests that wait for it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -146,6 +148,15 @@ pub async fn run(
             &broker.metrics.reload_failures
         };
         Metrics::add(counter, 1);
+        // A machine-readable line beside `courtier ready`, for scripts and
+        // tests that wait for a reload to be in force.
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let outcome = if ok { "ok" } else { "failed" };
+            let _ = writeln!(out, "courtier reloaded {outcome} ({why})");
+            let _ = out.flush();
+        }
         // A signal-driven reload has read the files as they are now.
         watched.changed();
     }

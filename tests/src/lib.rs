@@ -47,6 +47,8 @@ pub struct BrokerProcess {
     pub tls: Option<SocketAddr>,
     /// The HTTPS (secure WebSocket) address, when started with `--https`.
     pub https: Option<SocketAddr>,
+    /// Its stdout lines after `courtier ready` (`courtier reloaded ...`).
+    stdout: std::sync::Mutex<std::sync::mpsc::Receiver<String>>,
 }
 
 impl Drop for BrokerProcess {
@@ -57,6 +59,22 @@ impl Drop for BrokerProcess {
 }
 
 impl BrokerProcess {
+    /// Wait for the broker to print a stdout line containing `needle` (one
+    /// of its machine-readable lines, like `courtier reloaded ok (SIGHUP)`),
+    /// skipping the lines before it; panics after twice [`TIMEOUT`].
+    pub fn wait_for_line(&self, needle: &str) -> String {
+        let lines = self.stdout.lock().expect("stdout receiver");
+        let deadline = std::time::Instant::now() + 2 * TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("the broker printed no line with {needle:?}: {e}"),
+            }
+        }
+    }
+
     /// Send a signal (`"HUP"`, `"TERM"`, ...) with `kill`.
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
@@ -169,14 +187,21 @@ pub fn start_broker(args: &[&str]) -> BrokerProcess {
         }
     }
     let addr = addr.expect("the broker reported a TCP listener");
-    // Keep draining stdout so the broker never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep draining stdout so the broker never blocks on a full pipe; the
+    // lines go to `wait_for_line` (unread ones are dropped with the process).
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
     BrokerProcess {
         child,
         addr,
         http,
         tls,
         https,
+        stdout: std::sync::Mutex::new(receiver),
     }
 }
 

@@ -2,13 +2,11 @@
 //! certificate are read again on SIGHUP and when they change on disk, while
 //! connected clients carry on; a file that fails to load changes nothing.
 //!
-//! A reload is an event inside the broker with no packet to wait for, so
-//! these tests poll for its effect (a new client accepted, a handshake that
-//! now succeeds) up to a deadline, never sleeping a fixed time.
+//! A reload has no packet to wait for; the broker says it on stdout
+//! (`courtier reloaded ok|failed (SIGHUP|a file changed)`, beside `courtier
+//! ready`), and the tests wait for that line, then check its effect once.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use courtier_e2e::certs::{TestPki, path_str};
@@ -18,19 +16,13 @@ use courtier_proto::packet::{AckKind, Connect};
 use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
-/// Reloads follow a file change within the broker's 2 s poll.
-const DEADLINE: Duration = Duration::from_secs(10);
 
-/// Retry `attempt` until it returns true or the deadline passes.
-async fn eventually<F: Future<Output = bool>>(what: &str, mut attempt: impl FnMut() -> F) {
-    let started = Instant::now();
-    while !attempt().await {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "{what}: not within {DEADLINE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Replace `path` with `text` in one step (write beside, then rename), so
+/// the broker's file watch never reads half a file.
+fn write_atomically(path: &std::path::Path, text: &[u8]) {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
 }
 
 fn passwd(file: &std::path::Path, user: &str) {
@@ -63,7 +55,10 @@ async fn setup(dir: &std::path::Path, extra: &[&str]) -> (BrokerProcess, RawClie
     let pw = dir.join("pw");
     std::fs::write(&pw, "").expect("write");
     passwd(&pw, "alice");
-    std::fs::write(dir.join("acl"), "user alice\ntopic readwrite maMaison/#\n").expect("write");
+    write_atomically(
+        &dir.join("acl"),
+        b"user alice\ntopic readwrite maMaison/#\n",
+    );
     let mut args = vec!["--password-file".to_owned(), path_str(&pw)];
     args.extend(["--acl-file".to_owned(), path_str(&dir.join("acl"))]);
     args.extend(extra.iter().map(|a| (*a).to_owned()));
@@ -85,12 +80,13 @@ async fn sighup_reloads_users_and_rules_and_connected_clients_carry_on() {
 
     passwd(&dir.path().join("pw"), "bob");
     let acl = "user alice\ntopic readwrite maMaison/#\nuser bob\ntopic write maMaison/#\n";
-    std::fs::write(dir.path().join("acl"), acl).expect("write");
+    write_atomically(&dir.path().join("acl"), acl.as_bytes());
     b.signal("HUP");
-    eventually("bob accepted", || async {
-        connack(&b, login("bob-probe", "bob")).await == ReasonCode::Success
-    })
-    .await;
+    b.wait_for_line("courtier reloaded ok (SIGHUP)");
+    assert_eq!(
+        connack(&b, login("bob-probe", "bob")).await,
+        ReasonCode::Success
+    );
 
     // Bob may now publish, and alice, connected since before the reload,
     // still gets what she subscribed to.
@@ -109,32 +105,33 @@ async fn a_changed_file_is_reloaded_without_a_signal() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (b, _alice) = setup(dir.path(), &[]).await;
     let acl = "user alice\ntopic readwrite maMaison/#\ntopic read public/#\n";
-    std::fs::write(dir.path().join("acl"), acl).expect("write");
-    eventually("public/# granted to alice", || async {
-        let (mut c, _) = RawClient::connect(b.addr, login("alice-probe", "alice")).await;
+    write_atomically(&dir.path().join("acl"), acl.as_bytes());
+    b.wait_for_line("courtier reloaded ok (a file changed)");
+    let (mut c, _) = RawClient::connect(b.addr, login("alice-probe", "alice")).await;
+    assert!(
         matches!(c.subscribe("public/#", QoS::AtMostOnce).await,
-            Packet::SubAck(s) if s.reason_codes == [ReasonCode::Success])
-    })
-    .await;
+            Packet::SubAck(s) if s.reason_codes == [ReasonCode::Success]),
+        "public/# granted to alice"
+    );
 }
 
 #[tokio::test]
 async fn a_broken_file_on_reload_keeps_the_policy_in_force() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (b, mut alice) = setup(dir.path(), &["--http", "127.0.0.1:0"]).await;
-    std::fs::write(
-        dir.path().join("acl"),
-        "user alice\ntopic readwrite maMaison/#/x\n",
-    )
-    .expect("write");
+    write_atomically(
+        &dir.path().join("acl"),
+        b"user alice\ntopic readwrite maMaison/#/x\n",
+    );
     b.signal("HUP");
-    let http = b.http.expect("HTTP listener");
-    eventually("the failed reload counted", || async {
-        metrics(http)
-            .await
-            .contains("courtier_reloads_total{result=\"failed\"} 1")
-    })
-    .await;
+    b.wait_for_line("courtier reloaded failed (SIGHUP)");
+    // Counted (the file watch may have tried it once before the signal).
+    let body = metrics(b.http.expect("HTTP listener")).await;
+    let failed = body
+        .lines()
+        .find_map(|l| l.strip_prefix("courtier_reloads_total{result=\"failed\"} "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(matches!(failed, Some(1 | 2)), "{body}");
     // The rules that were in force still are: alice publishes, alice receives.
     alice
         .send(&publish("maMaison/cuisine", b"21.5", QoS::AtLeastOnce, 1))
@@ -183,13 +180,15 @@ async fn a_rotated_certificate_serves_new_handshakes_and_old_sessions_stay() {
     );
 
     // Rotate: the new certificate and key replace the old files in place.
-    std::fs::copy(new.server_key(), old.server_key()).expect("copy key");
-    std::fs::copy(new.server_cert(), old.server_cert()).expect("copy cert");
+    let read = |p: std::path::PathBuf| std::fs::read(p).expect("read");
+    write_atomically(&old.server_key(), &read(new.server_key()));
+    write_atomically(&old.server_cert(), &read(new.server_cert()));
     b.signal("HUP");
-    eventually("the new certificate served", || {
-        handshake(tls, new.client_config(false))
-    })
-    .await;
+    b.wait_for_line("courtier reloaded ok (SIGHUP)");
+    assert!(
+        handshake(tls, new.client_config(false)).await,
+        "the new certificate is served"
+    );
 
     // The connection made before the rotation is still served.
     before.send(&Packet::PingReq).await;
