@@ -5,13 +5,10 @@
 
 use std::net::SocketAddr;
 
-use courtier_e2e::{
-    BrokerProcess, RawClient, TIMEOUT, connect_packet, publish_retained, start_broker,
-};
+use courtier_e2e::{BrokerProcess, RawClient, connect_packet, publish_retained, start_broker};
 use courtier_proto::packet::{AckKind, Connect, Disconnect, LastWill, WillProperties};
 use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 const TOKEN: &str = "e2e-admin-token";
@@ -25,30 +22,19 @@ async fn call(
     token: Option<&str>,
     body: Option<&str>,
 ) -> (u16, Option<String>, Value) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut headers = Vec::new();
+    if let Some(bearer) = &bearer {
+        headers.push(("Authorization", bearer.as_str()));
     }
     let body = body.unwrap_or("");
     if !body.is_empty() {
-        request.push_str("Content-Type: application/json\r\n");
+        headers.push(("Content-Type", "application/json"));
     }
-    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    s.write_all(request.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    tokio::time::timeout(TIMEOUT, s.read_to_end(&mut raw))
-        .await
-        .expect("the response ends")
-        .expect("read");
-    let text = String::from_utf8(raw).expect("UTF-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
-    let code = head[9..12].parse().expect("status code");
-    let authenticate = head.lines().find_map(|l| {
-        l.to_ascii_lowercase()
-            .strip_prefix("www-authenticate: ")
-            .map(str::to_owned)
-    });
+    let r = courtier_e2e::http::request(addr, method, path, &headers, body).await;
+    let code = r.status;
+    let authenticate = r.header("www-authenticate").map(str::to_ascii_lowercase);
+    let body = r.body.as_str();
     let json = if body.is_empty() {
         Value::Null
     } else {
