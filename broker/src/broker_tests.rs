@@ -204,7 +204,9 @@ async fn expired_retained_messages_are_removed_when_met() {
     b.publish(fresh, None);
     assert_eq!(b.retained.read().len(), 2);
     let filter = TopicFilter::new("r/#").expect("filter");
-    let live = b.retained_matching(&filter, now + Duration::from_secs(2));
+    let live = b
+        .retained_matching(&filter, usize::MAX, now + Duration::from_secs(2))
+        .messages;
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].topic.as_str(), "r/fresh");
     assert_eq!(b.retained.read().len(), 1, "the expired one was removed");

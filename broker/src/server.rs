@@ -144,15 +144,16 @@ impl Server {
             Arc::new(Broker::new(config))
         } else {
             let store = RedbStore::open(&config.data_dir)?;
-            let (handle, snapshot) = StoreHandle::open(Box::new(store))?;
+            let (handle, snapshot) = StoreHandle::open(Arc::new(store))?;
             let broker = Arc::new(Broker::with_store(config, handle));
             let restored = broker.restore(snapshot);
+            let (retained, expired) = broker.restore_retained()?;
             tracing::info!(
                 dir = %broker.config.data_dir.display(),
                 sessions = restored.sessions,
                 messages = restored.messages,
-                retained = restored.retained,
-                expired = restored.expired,
+                retained,
+                expired = restored.expired + expired,
                 "store loaded"
             );
             broker

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use courtier_e2e::{
-    BrokerProcess, RawClient, ack, connect_packet, numbered, pid, publish_retained,
+    BrokerProcess, RawClient, ack, connect_packet, numbered, pid, publish_msg, publish_retained,
     start_broker_in, start_fails,
 };
 use courtier_proto::packet::{
-    AckKind, Connect, Disconnect, LastWill, Publish, QosPid, WillProperties,
+    AckKind, Connect, Disconnect, LastWill, Publish, QosPid, SubscriptionOptions, UserProperty,
+    WillProperties,
 };
 use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode, TopicName};
 
@@ -508,4 +509,89 @@ async fn a_will_pending_at_the_crash_is_published_after_the_restart() {
         ("will/3", &b"w3 gone"[..])
     );
     marker_is_next(broker.addr, &mut c, "will/3").await;
+}
+
+/// Retain `count` messages on `maMaison/capteur{i}` (payload `i`), QoS 1,
+/// pipelined in windows; the first also carries v5 properties. Returns once
+/// every one is acknowledged, so every one is on disk.
+async fn retain_many(c: &mut RawClient, count: u32) {
+    const WINDOW: u32 = 500;
+    for start in (0..count).step_by(WINDOW as usize) {
+        let end = (start + WINDOW).min(count);
+        for i in start..end {
+            let mut p = Publish {
+                retain: true,
+                payload: bytes::Bytes::from(i.to_string()),
+                ..publish_msg(&format!("maMaison/capteur{i}"), b"", QoS::AtLeastOnce, 1)
+            };
+            p.qos_pid = QosPid::new(
+                QoS::AtLeastOnce,
+                pid(u16::try_from(i - start + 1).expect("window")),
+            );
+            if i == 0 {
+                p.properties.content_type = Some("text/plain".into());
+                p.properties.user_properties = vec![UserProperty {
+                    name: "unit".into(),
+                    value: "°C".into(),
+                }];
+            }
+            c.send(&Packet::Publish(p)).await;
+        }
+        for _ in start..end {
+            assert!(matches!(c.recv().await, Packet::Ack(a) if a.kind == AckKind::PubAck));
+        }
+    }
+}
+
+/// Subscribe to `maMaison/#` with a subscription identifier and check that
+/// each of the `count` retained messages arrives once, whole.
+async fn check_retained(addr: std::net::SocketAddr, count: u32, when: &str) {
+    let (mut c, _) = RawClient::connect(addr, connect_packet(V5, "thermostat")).await;
+    let options = SubscriptionOptions {
+        qos: QoS::AtLeastOnce,
+        ..Default::default()
+    };
+    c.subscribe_with("maMaison/#", options, Some(7)).await;
+    let mut seen = vec![false; count as usize];
+    for _ in 0..count {
+        let p = c.recv_publish().await;
+        let i = seq_of(&p);
+        assert_eq!(p.topic.as_str(), format!("maMaison/capteur{i}"), "{when}");
+        assert!(p.retain, "{when}: retained messages carry RETAIN");
+        assert_eq!(p.properties.subscription_identifiers.len(), 1, "{when}");
+        if i == 0 {
+            assert_eq!(
+                p.properties.content_type.as_deref(),
+                Some("text/plain"),
+                "{when}"
+            );
+            assert_eq!(p.properties.user_properties.len(), 1, "{when}");
+        }
+        assert!(
+            !std::mem::replace(&mut seen[i as usize], true),
+            "{when}: {i} twice"
+        );
+        if let Some(id) = p.qos_pid.packet_id() {
+            c.send(&ack(AckKind::PubAck, id)).await;
+        }
+    }
+    c.expect_silence(Duration::from_millis(200)).await;
+}
+
+/// Retained messages the store holds are kept in memory only as an index
+/// and read back from disk when a subscription matches them: all arrive,
+/// with their properties, before and after a `kill -9`, though thirty
+/// times more than a session's queue holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retained_messages_on_disk_arrive_whole_before_and_after_kill_9() {
+    const N: u32 = 3000;
+    const SMALL_QUEUE: [&str; 2] = ["--max-queued-messages", "100"];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = start_broker_in(dir.path(), &SMALL_QUEUE);
+    let (mut p, _) = RawClient::connect(broker.addr, connect_packet(V5, "capteurs")).await;
+    retain_many(&mut p, N).await;
+    check_retained(broker.addr, N, "before the restart").await;
+    broker.kill9();
+    let broker = start_broker_in(dir.path(), &SMALL_QUEUE);
+    check_retained(broker.addr, N, "after the restart").await;
 }

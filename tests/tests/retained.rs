@@ -140,3 +140,44 @@ async fn shared_subscriptions_get_no_retained_messages() {
         .await;
     assert_eq!(&s.recv_publish().await.payload[..], b"live");
 }
+
+/// Receive `count` retained messages on `many/N`, acknowledging QoS 1, and
+/// check each arrives once.
+async fn receive_all_once(s: &mut RawClient, count: usize) {
+    let mut seen = vec![false; count];
+    for _ in 0..count {
+        let m = s.recv_publish().await;
+        assert!(m.retain);
+        let n: usize = m.topic.as_str()["many/".len()..]
+            .parse()
+            .expect("numbered topic");
+        assert!(!std::mem::replace(&mut seen[n], true), "many/{n} twice");
+        if let Some(id) = m.qos_pid.packet_id() {
+            s.send(&courtier_e2e::ack(
+                courtier_proto::packet::AckKind::PubAck,
+                id,
+            ))
+            .await;
+        }
+    }
+    s.expect_silence(QUIET).await;
+}
+
+/// A subscription matching far more retained messages than its session's
+/// queue holds gets every one of them, at QoS 0 as at QoS 1: they are
+/// queued as the queue drains, not all at once with the excess dropped.
+#[tokio::test]
+async fn more_retained_messages_than_the_queue_holds_all_arrive() {
+    const COUNT: usize = 1000;
+    let b = start_broker(&["--max-queued-messages", "50", "--receive-maximum", "20"]);
+    let mut p = publisher(&b).await;
+    for n in 0..COUNT {
+        let topic = format!("many/{n}");
+        publish_acked(&mut p, publish_retained(&topic, b"v", QoS::AtLeastOnce, 1)).await;
+    }
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+        let (mut s, _) = RawClient::connect(b.addr, connect_packet(V5, "s")).await;
+        s.subscribe("many/#", qos).await;
+        receive_all_once(&mut s, COUNT).await;
+    }
+}

@@ -188,8 +188,12 @@ async fn get_retained(
 ) -> ApiResult<retained::RetainedListing> {
     let Query(q) = query.map_err(|r| ApiError::bad_request(r.body_text()))?;
     let limit = page::check_limit(q.limit)?;
-    let filter = q.filter.as_deref().unwrap_or("#");
-    retained::browse(&broker, filter, limit, clock_now()).map(Json)
+    let filter = q.filter.unwrap_or_else(|| "#".to_owned());
+    // Messages on disk are read: off the async workers.
+    tokio::task::spawn_blocking(move || retained::browse(&broker, &filter, limit, clock_now()))
+        .await
+        .map_err(|e| ApiError::internal(format!("browsing failed: {e}")))?
+        .map(Json)
 }
 
 async fn delete_retained(

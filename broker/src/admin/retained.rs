@@ -64,12 +64,12 @@ pub fn browse(
 ) -> Result<RetainedListing, ApiError> {
     let filter = TopicFilter::new(filter.to_owned())
         .map_err(|e| ApiError::bad_request(format!("`filter` is not a topic filter: {e}")))?;
-    let mut found = Vec::new();
-    broker
-        .retained
-        .read()
-        .matching_up_to(&filter, limit.saturating_add(1), &mut found);
-    found.retain(|m| !m.is_expired(now));
+    let matched = broker.retained_matching(&filter, limit.saturating_add(1), now);
+    let mut found = matched.messages;
+    let on_disk = broker
+        .read_retained(&matched.on_disk, now)
+        .map_err(|e| ApiError::internal(format!("the store failed: {e}")))?;
+    found.extend(on_disk);
     let more = found.len() > limit;
     found.truncate(limit);
     found.sort_unstable_by(|a, b| a.topic.as_str().cmp(b.topic.as_str()));

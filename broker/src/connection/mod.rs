@@ -330,6 +330,13 @@ where
         if let Some(end) = conn.resume(Instant::now(), &mut io.wbuf) {
             return end;
         }
+        // Retained messages SUBSCRIBEs matched, a chunk at a time as the
+        // queue has room (boxed: rare, and every idle connection holds
+        // this future). While more wait, the session's wake signal is
+        // left set, so the loop comes back here after reading the client.
+        if conn.retained_ready() {
+            Box::pin(conn.send_retained()).await;
+        }
         if !conn.flush_queue(Instant::now(), &mut io.wbuf) {
             return End::TakenOver;
         }

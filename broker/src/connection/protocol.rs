@@ -26,6 +26,8 @@ use crate::store::{Op, OutboundState, Ticket};
 
 #[path = "flow.rs"]
 mod flow;
+#[path = "retained.rs"]
+mod retained;
 #[path = "subscribe.rs"]
 mod subscribe;
 
@@ -79,6 +81,8 @@ pub struct Connection {
     /// Set while a PUBLISH waits for room in a subscriber's queue (boxed:
     /// idle connections must stay small).
     flow: Option<Box<flow::Backpressure>>,
+    /// Retained messages SUBSCRIBEs matched, not queued yet (boxed: rare).
+    retained: Option<Box<retained::RetainedBacklog>>,
 }
 
 impl Connection {
@@ -110,6 +114,7 @@ impl Connection {
             sendable: Vec::new(),
             durable_before_write: None,
             flow: None,
+            retained: None,
         }
     }
 

@@ -1,6 +1,8 @@
 //! SUBSCRIBE and UNSUBSCRIBE of an attached connection, and the
 //! authorization checks (ACL) its requests go through: a subscription is
 //! decided here once, when it arrives, so deliveries are never filtered.
+//! The retained messages a subscription matches are handed to the paced
+//! delivery of `retained.rs`.
 
 use std::time::Instant;
 
@@ -12,7 +14,6 @@ use super::{Connection, ProtocolViolation};
 use crate::auth::{AclFile, Identity};
 use crate::metrics::Metrics;
 use crate::router::SubscriptionEntry;
-use crate::session::queue::Outgoing;
 
 impl Connection {
     /// Authorization's view of this client.
@@ -60,7 +61,6 @@ impl Connection {
     ) -> Result<(), ProtocolViolation> {
         let identifier = s.properties.subscription_identifier;
         let mut codes = Vec::with_capacity(s.subscriptions.len());
-        let mut retained = Vec::new();
         for sub in s.subscriptions {
             let shared = sub.filter.is_shared();
             if shared && sub.options.no_local {
@@ -131,22 +131,13 @@ impl Connection {
                     RetainHandling::DoNotSend => false,
                 };
             if send_retained {
-                for msg in self.broker.retained_matching(&sub.filter, now) {
-                    // Granted filters hold only readable topics; checked
-                    // again per message all the same, as retained
-                    // messages are what an ACL mistake would leak first.
-                    if !self.may_receive(&msg.topic) {
-                        continue;
-                    }
-                    retained.push(Outgoing {
-                        qos: msg.qos.min(granted),
-                        msg,
-                        // Retained on subscribe always carries RETAIN ([MQTT-3.3.1-8]).
-                        retain: true,
-                        subscription_ids: identifier.into_iter().collect(),
-                        stored: None,
-                    });
-                }
+                let mut found = self.broker.retained_matching(&sub.filter, usize::MAX, now);
+                // Granted filters hold only readable topics; checked
+                // again per message all the same, as retained
+                // messages are what an ACL mistake would leak first.
+                found.messages.retain(|m| self.may_receive(&m.topic));
+                found.on_disk.retain(|t| self.may_receive(t));
+                self.add_retained(found, granted, identifier);
             }
         }
         let suback = SubAck {
@@ -156,10 +147,6 @@ impl Connection {
             user_properties: Vec::new(),
         };
         self.write(&Packet::SubAck(suback), out);
-        for item in retained {
-            self.session
-                .deliver(item, &self.broker.metrics, &self.broker.store);
-        }
         Ok(())
     }
 

@@ -257,6 +257,26 @@ impl SessionShared {
         }
     }
 
+    /// How many messages the queue takes now without evicting one (see
+    /// [`queue::OutboundQueue::room`]).
+    pub fn queue_room(&self) -> usize {
+        self.state.lock().queue.room()
+    }
+
+    /// [`SessionShared::deliver`] only if the queue takes it without
+    /// evicting anything; otherwise the item comes back.
+    pub fn deliver_if_room(
+        &self,
+        item: Outgoing,
+        metrics: &Metrics,
+        store: &StoreHandle,
+    ) -> Result<Option<Ticket>, Outgoing> {
+        if !self.state.lock().queue.has_room() {
+            return Err(item);
+        }
+        Ok(self.deliver(item, metrics, store))
+    }
+
     /// [`SessionShared::deliver`], except that with `may_wait` a QoS 1/2
     /// message that finds an online session's queue full is handed back as
     /// [`Offer::Full`] for the publisher to push again once there is room

@@ -167,6 +167,23 @@ impl OutboundQueue {
         }
     }
 
+    /// How many messages could be pushed now without evicting or refusing
+    /// anything, counting messages only: past `max_queued_bytes` it is 0,
+    /// below it each push must be checked with [`Self::has_room`].
+    pub fn room(&self) -> usize {
+        if self.has_room() {
+            (self.limit as usize).saturating_sub(self.items.len())
+        } else {
+            0
+        }
+    }
+
+    /// Whether a message pushed now would be taken without evicting or
+    /// refusing anything.
+    pub fn has_room(&self) -> bool {
+        !self.full_at(self.items.len(), self.bytes)
+    }
+
     /// Whether a QoS 1/2 message pushed now would be refused: full, and no
     /// QoS 0 message whose eviction would make room.
     pub fn refuses_acked(&self) -> bool {

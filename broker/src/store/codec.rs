@@ -136,6 +136,13 @@ fn take_message(buf: &mut &[u8], clocks: Clocks) -> Result<Message, String> {
     }
 }
 
+/// When a stored retained message expires (Unix ms, 0: never), read from
+/// its header alone: the start-up index needs no more.
+pub(super) fn message_expiry(mut bytes: &[u8]) -> Result<u64, String> {
+    need(bytes, 8, "message")?;
+    Ok(bytes.get_u64())
+}
+
 /// A retained message.
 pub(super) fn decode_message(mut bytes: &[u8], clocks: Clocks) -> Result<Message, String> {
     take_message(&mut bytes, clocks)

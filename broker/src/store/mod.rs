@@ -27,12 +27,12 @@ mod restore;
 
 use std::num::NonZeroU64;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytestring::ByteString;
-use courtier_proto::PacketId;
+use courtier_proto::{PacketId, TopicName};
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::watch;
 
@@ -120,17 +120,30 @@ pub struct Snapshot {
     pub outbound: Vec<(ByteString, StoredId, OutboundState, OutboundRecord)>,
     /// Inbound QoS 2 ids by client id.
     pub inbound: Vec<(ByteString, PacketId)>,
-    /// Retained messages.
-    pub retained: Vec<Message>,
 }
 
 /// A persistence backend: see the module documentation.
-pub trait Store: Send + 'static {
-    /// Read everything stored. A damaged store is an error, never a partial result.
-    fn load(&mut self) -> Result<Snapshot, StoreError>;
+///
+/// Retained messages are not part of the [`Snapshot`]: the broker keeps
+/// only an index of them (built at start with [`Store::retained_index`])
+/// and reads the messages themselves when a subscription needs them
+/// ([`Store::read_retained`]), from any thread, while the writer commits.
+pub trait Store: Send + Sync + 'static {
+    /// Read sessions, queues and inbound ids. A damaged store is an error,
+    /// never a partial result.
+    fn load(&self) -> Result<Snapshot, StoreError>;
+    /// Call `each` with the topic of every retained message and whether it
+    /// has expired, without reading the messages themselves.
+    fn retained_index(&self, each: &mut dyn FnMut(TopicName, bool)) -> Result<(), StoreError>;
+    /// The retained messages of `topics` that are stored, in no particular
+    /// order (a topic whose message was removed meanwhile is skipped).
+    fn read_retained(&self, topics: &[TopicName]) -> Result<Vec<Message>, StoreError>;
     /// Apply `ops` in order, atomically and durably.
-    fn commit(&mut self, ops: &[Op]) -> Result<(), StoreError>;
+    fn commit(&self, ops: &[Op]) -> Result<(), StoreError>;
 }
+
+/// Called by the writer thread with each batch it committed.
+pub type CommitHook = Box<dyn Fn(&[Op]) + Send + Sync>;
 
 /// The position of an appended op: durable once the writer has committed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -146,8 +159,12 @@ struct Pending {
     closing: bool,
 }
 
-#[derive(Debug)]
 struct Shared {
+    /// The backend, for reads beside the writer thread's commits.
+    store: Arc<dyn Store>,
+    /// Told of every committed batch (the broker drops retained messages
+    /// from memory once they are on disk).
+    on_commit: OnceLock<CommitHook>,
     pending: Mutex<Pending>,
     wake: Condvar,
     /// The last committed generation; `u64::MAX` after a failed commit.
@@ -172,6 +189,15 @@ pub struct StoreStats {
     pub max_commit_micros: AtomicU64,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("pending", &self.pending)
+            .field("committed", &self.committed)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The broker's side of the store: ordered appends, group commit, tickets.
 #[derive(Debug, Clone, Default)]
 pub struct StoreHandle {
@@ -191,7 +217,7 @@ impl StoreHandle {
     }
 
     /// Load `store` and start its writer thread.
-    pub fn open(mut store: Box<dyn Store>) -> Result<(Self, Snapshot), StoreError> {
+    pub fn open(store: Arc<dyn Store>) -> Result<(Self, Snapshot), StoreError> {
         let snapshot = store.load()?;
         let next_id = snapshot
             .outbound
@@ -201,6 +227,8 @@ impl StoreHandle {
             .unwrap_or(0)
             + 1;
         let shared = Arc::new(Shared {
+            store,
+            on_commit: OnceLock::new(),
             pending: Mutex::new(Pending {
                 ops: Vec::new(),
                 generation: 1,
@@ -215,7 +243,7 @@ impl StoreHandle {
         let writer_shared = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
             .name("courtier-store".into())
-            .spawn(move || write_loop(&writer_shared, store.as_mut()))
+            .spawn(move || write_loop(&writer_shared))
             .map_err(|e| StoreError::Io {
                 path: PathBuf::from("(store writer)"),
                 detail: e.to_string(),
@@ -227,6 +255,29 @@ impl StoreHandle {
             },
             snapshot,
         ))
+    }
+
+    /// Have `hook` called with every batch once it is committed (set once;
+    /// later calls are ignored).
+    pub fn on_commit(&self, hook: CommitHook) {
+        if let Some(shared) = &self.shared {
+            let _ = shared.on_commit.set(hook);
+        }
+    }
+
+    /// See [`Store::retained_index`]; nothing without persistence.
+    pub fn retained_index(&self, each: &mut dyn FnMut(TopicName, bool)) -> Result<(), StoreError> {
+        self.shared
+            .as_ref()
+            .map_or(Ok(()), |s| s.store.retained_index(each))
+    }
+
+    /// See [`Store::read_retained`]: a blocking read, for the blocking pool.
+    pub fn read_retained(&self, topics: &[TopicName]) -> Result<Vec<Message>, StoreError> {
+        match &self.shared {
+            Some(s) if !topics.is_empty() => s.store.read_retained(topics),
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// Whether anything is persisted at all.
@@ -298,7 +349,7 @@ impl StoreHandle {
 
 /// The writer thread: take everything appended, commit it in one
 /// transaction, publish the committed generation.
-fn write_loop(shared: &Shared, store: &mut dyn Store) {
+fn write_loop(shared: &Shared) {
     loop {
         let (ops, generation, closing) = {
             let mut pending = shared.pending.lock();
@@ -315,7 +366,7 @@ fn write_loop(shared: &Shared, store: &mut dyn Store) {
         };
         if !ops.is_empty() {
             let started = std::time::Instant::now();
-            if let Err(e) = store.commit(&ops) {
+            if let Err(e) = shared.store.commit(&ops) {
                 tracing::error!(error = %e, "store commit failed; acknowledgements that need it are refused");
                 shared.committed.send_replace(u64::MAX);
                 return;
@@ -326,6 +377,9 @@ fn write_loop(shared: &Shared, store: &mut dyn Store) {
             stats.ops.fetch_add(ops.len() as u64, Ordering::Relaxed);
             stats.commit_micros.fetch_add(micros, Ordering::Relaxed);
             stats.max_commit_micros.fetch_max(micros, Ordering::Relaxed);
+            if let Some(hook) = shared.on_commit.get() {
+                hook(&ops);
+            }
         }
         shared.committed.send_replace(generation);
         if closing {

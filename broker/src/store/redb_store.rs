@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bytestring::ByteString;
-use courtier_proto::PacketId;
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use courtier_proto::{PacketId, TopicName};
+use redb::{Builder, Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::codec::{self, Clocks};
 use super::{Op, Snapshot, Store, StoreError, StoredId, wall_ms};
+use crate::message::Message;
 
 /// Sessions by client id.
 const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
@@ -30,6 +31,11 @@ const RETAINED: TableDefinition<&str, &[u8]> = TableDefinition::new("retained");
 /// The store file's name inside the data directory.
 pub const FILE_NAME: &str = "courtier.redb";
 
+/// redb's page cache. Its default (1 GiB) would let the cache alone hold a
+/// store of a million retained messages in memory; the operating system's
+/// page cache serves re-reads beyond this as well.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// The redb backend.
 #[derive(Debug)]
 pub struct RedbStore {
@@ -45,10 +51,13 @@ impl RedbStore {
             path: path.clone(),
             detail: e.to_string(),
         })?;
-        let db = Database::create(&path).map_err(|e| classify(&path, e.into()))?;
+        let db = Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| classify(&path, e.into()))?;
         let store = Self { db, path };
         // Create every table now, so a later read never meets a missing one.
-        store.commit(&[]).map_err(|e| match e {
+        Store::commit(&store, &[]).map_err(|e| match e {
             StoreError::Io { path, detail } => StoreError::Damaged { path, detail },
             other => other,
         })?;
@@ -100,13 +109,37 @@ impl RedbStore {
             let id = PacketId::new(id).ok_or_else(|| self.damaged("packet id 0"))?;
             snap.inbound.push((ByteString::from(client), id));
         }
+        Ok(snap)
+    }
+
+    fn retained_topics(&self, each: &mut dyn FnMut(TopicName, bool)) -> Result<(), StoreError> {
+        let now = wall_ms();
+        let tx = self.db.begin_read().map_err(|e| self.io(e))?;
         let retained = tx.open_table(RETAINED).map_err(|e| self.io(e))?;
         for row in retained.iter().map_err(|e| self.io(e))? {
-            let (_, v) = row.map_err(|e| self.io(e))?;
-            snap.retained
-                .push(codec::decode_message(v.value(), clocks).map_err(|e| self.damaged(e))?);
+            let (k, v) = row.map_err(|e| self.io(e))?;
+            let expires = codec::message_expiry(v.value()).map_err(|e| self.damaged(e))?;
+            let topic = TopicName::new(k.value())
+                .map_err(|e| self.damaged(format!("retained topic {:?}: {e}", k.value())))?;
+            each(topic, expires != 0 && expires <= now);
         }
-        Ok(snap)
+        Ok(())
+    }
+
+    fn retained_messages(&self, topics: &[TopicName]) -> Result<Vec<Message>, StoreError> {
+        let clocks = Clocks {
+            now: Instant::now(),
+            wall: wall_ms(),
+        };
+        let tx = self.db.begin_read().map_err(|e| self.io(e))?;
+        let retained = tx.open_table(RETAINED).map_err(|e| self.io(e))?;
+        let mut out = Vec::with_capacity(topics.len());
+        for topic in topics {
+            if let Some(v) = retained.get(topic.as_str()).map_err(|e| self.io(e))? {
+                out.push(codec::decode_message(v.value(), clocks).map_err(|e| self.damaged(e))?);
+            }
+        }
+        Ok(out)
     }
 
     fn write(&self, ops: &[Op]) -> Result<(), redb::Error> {
@@ -169,16 +202,18 @@ impl RedbStore {
 }
 
 impl Store for RedbStore {
-    fn load(&mut self) -> Result<Snapshot, StoreError> {
+    fn load(&self) -> Result<Snapshot, StoreError> {
         self.read_all()
     }
 
-    fn commit(&mut self, ops: &[Op]) -> Result<(), StoreError> {
-        RedbStore::commit(self, ops)
+    fn retained_index(&self, each: &mut dyn FnMut(TopicName, bool)) -> Result<(), StoreError> {
+        self.retained_topics(each)
     }
-}
 
-impl RedbStore {
+    fn read_retained(&self, topics: &[TopicName]) -> Result<Vec<Message>, StoreError> {
+        self.retained_messages(topics)
+    }
+
     fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {
         self.write(ops).map_err(|e| self.io(e))
     }

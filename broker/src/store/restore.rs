@@ -1,5 +1,6 @@
-//! Start-up: rebuild sessions, subscriptions, queues, inflight windows,
-//! inbound QoS 2 ids and retained messages from a [`Snapshot`].
+//! Start-up: rebuild sessions, subscriptions, queues, inflight windows and
+//! inbound QoS 2 ids from a [`Snapshot`]. (Retained messages are indexed
+//! apart, by `Broker::restore_retained`, without reading them.)
 //!
 //! Expired sessions and messages are not restored; their deletion is
 //! recorded in the store like any other change.
@@ -30,8 +31,6 @@ pub struct Restored {
     pub sessions: usize,
     /// Queued and inflight messages restored.
     pub messages: usize,
-    /// Retained messages restored.
-    pub retained: usize,
     /// Sessions and messages found expired and deleted.
     pub expired: usize,
 }
@@ -138,17 +137,6 @@ impl Broker {
                 None => {
                     self.store.append(Op::DeleteInbound(client_id, id));
                 }
-            }
-        }
-        let mut retained = self.retained.write();
-        for msg in snapshot.retained {
-            if msg.is_expired(now) {
-                self.store
-                    .append(Op::DeleteRetained(msg.topic.as_str().into()));
-                done.expired += 1;
-            } else {
-                retained.set(&msg.topic.clone(), Arc::new(msg));
-                done.retained += 1;
             }
         }
         done

@@ -3,19 +3,26 @@
 //!
 //! [`RetainedStore`] is a trie keyed by topic level, so a wildcard filter
 //! visits only the topics it can match rather than every retained topic. It
-//! is generic over the message `M` (the broker stores an `Arc`'d PUBLISH)
-//! and does no I/O. Durability (issue 7) sits behind the same narrow
-//! interface: a persistent store writes through [`RetainedStore::set`] and
-//! [`RetainedStore::remove`] and rebuilds the trie at start-up by calling
-//! `set` for each stored message.
+//! is generic over the message `M` and does no I/O. The broker stores a
+//! [`crate::broker::Retained`]: the message itself until the durable store
+//! has it, then only a marker, so with a store the trie is an index of what
+//! is on disk (issue 7: a million retained topics in well under 256 MiB).
+//! Nodes are compact for that reason ([`node`], [`level`]), and walks
+//! rebuild each topic from its levels instead of keeping it in the node.
 //!
 //! Walks are iterative, like the subscription tree's: a topic can have tens
 //! of thousands of levels and any publisher can retain one.
 
-use std::collections::HashMap;
+mod level;
+mod node;
+mod slot;
 
 use courtier_proto::{TopicFilter, TopicName};
 use smallvec::SmallVec;
+
+use self::node::Node;
+pub(crate) use self::slot::forget_committed;
+pub use self::slot::{Found, Retained};
 
 /// The retained message of every topic that has one.
 #[derive(Debug)]
@@ -24,23 +31,6 @@ pub struct RetainedStore<M> {
     root: Node<M>,
     /// The number of topics with a retained message.
     len: usize,
-}
-
-#[derive(Debug)]
-struct Node<M> {
-    /// Children by level (an empty level is the key `""`).
-    children: HashMap<Box<str>, Node<M>>,
-    /// The retained message of the topic that ends here.
-    message: Option<M>,
-}
-
-impl<M> Default for Node<M> {
-    fn default() -> Self {
-        Self {
-            children: HashMap::new(),
-            message: None,
-        }
-    }
 }
 
 impl<M> Default for RetainedStore<M> {
@@ -52,15 +42,28 @@ impl<M> Default for RetainedStore<M> {
     }
 }
 
-/// Work left in a [`RetainedStore::matching`] walk.
-enum Frame<'t, 'f, M> {
-    /// Match the rest of the filter's levels (`None`: all consumed) here.
-    Filter(&'t Node<M>, Option<&'f str>),
-    /// Everything at and below this node matches (under a `#`).
-    Subtree(&'t Node<M>),
+/// Where a node sits: enough to write its topic into the walk's one path
+/// buffer. Depth-first, a node's parent path is still the buffer's prefix
+/// when the node is reached.
+#[derive(Clone, Copy)]
+struct Place<'t> {
+    /// The length of the parent's topic in the buffer.
+    parent_len: usize,
+    /// Whether the parent is a topic level (not the root): a `/` follows it.
+    under_level: bool,
+    /// This node's level.
+    level: &'t str,
 }
 
-impl<M: Clone> RetainedStore<M> {
+/// Work left in a [`RetainedStore::for_each_matching`] walk.
+enum Frame<'t, 'f, M> {
+    /// Match the rest of the filter's levels (`None`: all consumed) here.
+    Filter(&'t Node<M>, Option<Place<'t>>, Option<&'f str>),
+    /// Everything at and below this node matches (under a `#`).
+    Subtree(&'t Node<M>, Option<Place<'t>>),
+}
+
+impl<M> RetainedStore<M> {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
@@ -75,7 +78,7 @@ impl<M: Clone> RetainedStore<M> {
             return None;
         }
         let node = topic.levels().fold(&mut self.root, |node, level| {
-            node.children.entry(level.into()).or_default()
+            node.children.get_or_insert(level)
         });
         let previous = node.message.replace(message);
         if previous.is_none() {
@@ -113,66 +116,127 @@ impl<M: Clone> RetainedStore<M> {
             .as_ref()
     }
 
-    /// Append to `out` the retained messages of every topic `filter`
-    /// matches, in no particular order, with the matching rules of
-    /// [`TopicFilter::matches`] (the `$` rule included, [MQTT-4.7.2-1]).
-    /// A `$share/` filter gets none: retained messages are not sent when a
-    /// shared subscription is made (4.8.2).
-    pub fn matching(&self, filter: &TopicFilter, out: &mut Vec<M>) {
-        self.matching_up_to(filter, usize::MAX, out);
+    /// The retained message of exactly `topic`, to change in place.
+    pub fn get_mut(&mut self, topic: &TopicName) -> Option<&mut M> {
+        if topic.is_empty() {
+            return None;
+        }
+        topic
+            .levels()
+            .try_fold(&mut self.root, |node, level| node.children.get_mut(level))?
+            .message
+            .as_mut()
     }
 
-    /// [`Self::matching`], stopping once `out` holds `limit` messages (the
-    /// admin API browses a store that may hold millions).
-    pub fn matching_up_to(&self, filter: &TopicFilter, limit: usize, out: &mut Vec<M>) {
-        if filter.is_shared() {
+    /// Call `f` with the topic and message of every topic `filter` matches,
+    /// in no particular order, at most `limit` times, with the matching
+    /// rules of [`TopicFilter::matches`] (the `$` rule included,
+    /// [MQTT-4.7.2-1]). A `$share/` filter matches none: retained messages
+    /// are not sent when a shared subscription is made (4.8.2).
+    ///
+    /// Topics are rebuilt from the trie's levels as the walk goes, so a
+    /// message need not carry its own topic (the broker keeps only an index
+    /// of messages that live on disk).
+    pub fn for_each_matching(
+        &self,
+        filter: &TopicFilter,
+        limit: usize,
+        mut f: impl FnMut(&str, &M),
+    ) {
+        if filter.is_shared() || limit == 0 {
             return;
         }
         let root = &self.root;
+        let mut found = 0usize;
+        let mut path = String::new();
         let mut stack: SmallVec<[Frame<'_, '_, M>; 16]> = SmallVec::new();
-        stack.push(Frame::Filter(root, Some(filter.as_str())));
+        stack.push(Frame::Filter(root, None, Some(filter.as_str())));
         while let Some(frame) = stack.pop() {
-            if out.len() >= limit {
-                out.truncate(limit);
-                return;
+            let (node, place) = match &frame {
+                Frame::Filter(node, place, _) | Frame::Subtree(node, place) => (*node, *place),
+            };
+            if let Some(place) = place {
+                path.truncate(place.parent_len);
+                if place.under_level {
+                    path.push('/');
+                }
+                path.push_str(place.level);
             }
-            let (node, rest) = match frame {
-                Frame::Subtree(node) => {
-                    out.extend(node.message.iter().cloned());
-                    stack.extend(node.children.values().map(Frame::Subtree));
+            let here = path.len();
+            let below = |level| {
+                Some(Place {
+                    parent_len: here,
+                    under_level: place.is_some(),
+                    level,
+                })
+            };
+            let mut emit = |node: &Node<M>| {
+                if let Some(m) = &node.message {
+                    f(&path, m);
+                    found += 1;
+                }
+                found >= limit
+            };
+            let rest = match frame {
+                Frame::Subtree(..) => {
+                    if emit(node) {
+                        return;
+                    }
+                    stack.extend(
+                        node.children
+                            .iter()
+                            .map(|(level, child)| Frame::Subtree(child, below(level))),
+                    );
                     continue;
                 }
-                Frame::Filter(node, None) => {
-                    out.extend(node.message.iter().cloned());
+                Frame::Filter(_, _, None) => {
+                    if emit(node) {
+                        return;
+                    }
                     continue;
                 }
-                Frame::Filter(node, Some(rest)) => (node, rest),
+                Frame::Filter(_, _, Some(rest)) => rest,
             };
             let (level, next) = match rest.split_once('/') {
                 Some((level, next)) => (level, Some(next)),
                 None => (rest, None),
             };
             // First-level wildcards skip `$` topics ([MQTT-4.7.2-1]).
-            let at_root = std::ptr::eq(node, root);
+            let at_root = place.is_none();
             let wildcard_children = node
                 .children
                 .iter()
-                .filter(|(name, _)| !(at_root && name.starts_with('$')))
-                .map(|(_, child)| child);
+                .filter(|(name, _)| !(at_root && name.starts_with('$')));
             match level {
                 "#" => {
                     // `a/#` matches `a` itself; the root holds no message.
-                    out.extend(node.message.iter().cloned());
-                    stack.extend(wildcard_children.map(Frame::Subtree));
+                    if emit(node) {
+                        return;
+                    }
+                    stack.extend(
+                        wildcard_children.map(|(level, child)| Frame::Subtree(child, below(level))),
+                    );
                 }
-                "+" => stack.extend(wildcard_children.map(|child| Frame::Filter(child, next))),
+                "+" => stack.extend(
+                    wildcard_children
+                        .map(|(level, child)| Frame::Filter(child, below(level), next)),
+                ),
                 _ => {
-                    if let Some(child) = node.children.get(level) {
-                        stack.push(Frame::Filter(child, next));
+                    if let Some((level, child)) = node.children.get_entry(level) {
+                        stack.push(Frame::Filter(child, below(level), next));
                     }
                 }
             }
         }
+    }
+
+    /// The messages of every topic `filter` matches, appended to `out`
+    /// ([`Self::for_each_matching`] without a limit).
+    pub fn matching(&self, filter: &TopicFilter, out: &mut Vec<M>)
+    where
+        M: Clone,
+    {
+        self.for_each_matching(filter, usize::MAX, |_, m| out.push(m.clone()));
     }
 
     /// The number of topics with a retained message.
@@ -220,20 +284,6 @@ impl<M: Clone> RetainedStore<M> {
     }
 }
 
-impl<M> Drop for Node<M> {
-    /// Iterative, so that dropping a topic of ~32,000 levels cannot
-    /// overflow the stack: each node is a leaf by the time it is dropped.
-    fn drop(&mut self) {
-        if self.children.is_empty() {
-            return;
-        }
-        let mut pending: Vec<Node<M>> = self.children.drain().map(|(_, n)| n).collect();
-        while let Some(mut node) = pending.pop() {
-            pending.extend(node.children.drain().map(|(_, n)| n));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,7 +306,11 @@ mod tests {
     fn check(topics: &[&str], filter: &str, expected: &[&str]) {
         let store = store_of(topics);
         let mut out = Vec::new();
-        store.matching(&TopicFilter::new(filter).expect("valid filter"), &mut out);
+        let filter_ = TopicFilter::new(filter).expect("valid filter");
+        store.for_each_matching(&filter_, usize::MAX, |path, m| {
+            assert_eq!(path, m, "the walk rebuilds each topic");
+            out.push(m.clone());
+        });
         out.sort();
         let mut expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
         expected.sort();
@@ -319,6 +373,17 @@ mod tests {
     }
 
     #[test]
+    fn walks_stop_at_the_limit() {
+        let store = store_of(TOPICS);
+        let all = TopicFilter::new("#").expect("valid");
+        for limit in [0, 1, 3] {
+            let mut n = 0;
+            store.for_each_matching(&all, limit, |_, _| n += 1);
+            assert_eq!(n, limit);
+        }
+    }
+
+    #[test]
     fn set_replace_get_remove() {
         let mut store = RetainedStore::new();
         assert!(store.is_empty());
@@ -327,6 +392,10 @@ mod tests {
         assert_eq!(store.set(&topic("a"), 3), None);
         assert_eq!(store.len(), 2);
         assert_eq!(store.get(&topic("a/b")), Some(&2));
+        if let Some(m) = store.get_mut(&topic("a/b")) {
+            *m = 5;
+        }
+        assert_eq!(store.set(&topic("a/b"), 2), Some(5));
         assert_eq!(store.get(&topic("a/b/c")), None);
         assert_eq!(store.get(&topic("a/")), None);
         assert_eq!(store.remove(&topic("a/b/c")), None);
@@ -347,7 +416,14 @@ mod tests {
         store.matching(&TopicFilter::new("#").expect("valid"), &mut out);
         out.sort();
         assert_eq!(out, ["a/b", "a/x/c/d"]);
-        assert!(store.root.children["a"].children["b"].children.is_empty());
+        assert!(
+            store
+                .root
+                .children
+                .get("a")
+                .and_then(|a| a.children.get("b"))
+                .is_some_and(|b| b.children.is_empty())
+        );
         assert!(store.remove(&topic("a/b")).is_some());
         assert!(store.remove(&topic("a/x/c/d")).is_some());
         assert!(store.root.children.is_empty());
@@ -366,7 +442,10 @@ mod tests {
         store.matching(&TopicFilter::new(deep_plus).expect("valid"), &mut out);
         assert_eq!(out, std::slice::from_ref(&deep));
         assert!(store.remove(&topic(&deep)).is_some());
-        assert_eq!(store.root.children["x"].children.len(), 0);
+        assert_eq!(
+            store.root.children.get("x").map(|x| x.children.len()),
+            Some(0)
+        );
         store.set(&topic(&deep), String::new());
         drop(store);
     }
