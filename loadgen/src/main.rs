@@ -7,6 +7,7 @@
 //! - `subscribe`: the subscriber task: acknowledgements, sequence and latency accounting.
 //! - `scenario`: fan-in, fan-out, pairs and latency: shapes and one run end to end.
 //! - `idle`: N idle connections: connect rate and broker RSS per connection.
+//! - `retained`: N retained messages loaded and read back: broker RSS per message.
 //! - `stats`: loss/duplicate tracking and percentiles (pure, unit-tested).
 //! - `procfs`: `/proc/PID/stat` CPU time and `/proc/PID/status` VmRSS (pure parsing).
 //! - `report`: the JSON line and the human summary.
@@ -19,6 +20,7 @@ mod idle;
 mod procfs;
 mod publish;
 mod report;
+mod retained;
 mod scenario;
 mod stats;
 mod subscribe;
@@ -105,6 +107,9 @@ struct Args {
     /// the broker on a 2-core machine.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Which part of the retained scenario to run.
+    #[arg(long, value_enum, default_value = "both")]
+    phase: retained::Phase,
     /// Persistent sessions for every client, so QoS 1/2 deliveries must be stored durably.
     #[arg(long)]
     persistent: bool,
@@ -186,9 +191,27 @@ fn run(args: &Args) -> Result<Report> {
         loadgen_cpu_ms: 0.0,
         messages: None,
         idle: None,
+        retained: None,
     };
     runtime.block_on(async {
-        if args.scenario == Scenario::Idle {
+        if args.scenario == Scenario::Retained {
+            // One million by default (issue 7's figure), not the message scenarios' cap.
+            let count = if args.messages == u64::from(u32::MAX) {
+                1_000_000
+            } else {
+                args.messages
+            };
+            retained::run(
+                &target,
+                count,
+                args.payload,
+                qos,
+                args.phase,
+                broker.as_ref(),
+                &mut report,
+            )
+            .await
+        } else if args.scenario == Scenario::Idle {
             idle::run(
                 &target,
                 args.connections,

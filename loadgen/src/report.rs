@@ -41,6 +41,9 @@ pub(crate) struct Report {
     /// Figures of the idle scenario.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub(crate) idle: Option<IdleFigures>,
+    /// Figures of the retained scenario.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub(crate) retained: Option<RetainedFigures>,
 }
 
 /// Delivery figures of fan-in, fan-out, pairs and latency.
@@ -92,6 +95,31 @@ pub(crate) struct IdleFigures {
     pub(crate) rss_per_conn_kib: Option<f64>,
 }
 
+/// Figures of the retained scenario (phases not run stay 0 / `None`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct RetainedFigures {
+    /// Retained messages loaded (or expected when reading).
+    pub(crate) messages: u64,
+    /// Time to retain them all, acknowledged.
+    pub(crate) load_secs: f64,
+    /// Messages retained per second.
+    pub(crate) load_msgs_per_sec: f64,
+    /// Broker VmRSS before the run, KiB.
+    pub(crate) rss_before_kib: Option<u64>,
+    /// Broker VmRSS with every message retained, KiB.
+    pub(crate) rss_after_load_kib: Option<u64>,
+    /// (after load − before) / messages, bytes.
+    pub(crate) bytes_per_message: Option<f64>,
+    /// Time from SUBSCRIBE to the last retained message read back.
+    pub(crate) read_secs: f64,
+    /// Retained messages read back per second.
+    pub(crate) read_msgs_per_sec: f64,
+    /// Retained messages read back.
+    pub(crate) delivered: u64,
+    /// Broker VmRSS after reading them back, KiB.
+    pub(crate) rss_after_read_kib: Option<u64>,
+}
+
 impl Report {
     /// A few aligned lines for a person.
     pub(crate) fn human(&self) -> String {
@@ -141,6 +169,23 @@ impl Report {
                 i.rss_before_kib,
                 i.rss_after_kib,
                 cpu(i.rss_per_conn_kib)
+            );
+        }
+        if let Some(r) = &self.retained {
+            let _ = writeln!(
+                out,
+                "  {} retained in {:.2} s ({:.0}/s), RSS {:?} → {:?} KiB ({} B per message); \
+                 read back {} in {:.2} s ({:.0}/s), RSS then {:?} KiB",
+                r.messages,
+                r.load_secs,
+                r.load_msgs_per_sec,
+                r.rss_before_kib,
+                r.rss_after_load_kib,
+                cpu(r.bytes_per_message),
+                r.delivered,
+                r.read_secs,
+                r.read_msgs_per_sec,
+                r.rss_after_read_kib
             );
         }
         let _ = writeln!(

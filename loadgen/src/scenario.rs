@@ -30,6 +30,8 @@ pub(crate) enum Scenario {
     Latency,
     /// N connections that connect and then do nothing (`--connections`).
     Idle,
+    /// Retain `--messages` messages on distinct topics, then read them back (`--phase`).
+    Retained,
 }
 
 /// Who publishes and subscribes where in one message scenario.
@@ -61,7 +63,7 @@ impl Shape {
                     .map(|i| (format!("{base}/pair/{i}"), vec![i]))
                     .collect(),
             },
-            Scenario::Latency | Scenario::Idle => Self {
+            Scenario::Latency | Scenario::Idle | Scenario::Retained => Self {
                 publishers: vec![format!("{base}/lat")],
                 subscribers: vec![(format!("{base}/lat"), vec![0])],
             },

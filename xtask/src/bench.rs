@@ -16,6 +16,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::shell::{cargo, root, target_dir};
 
+mod retained;
+
 /// Where Debian installs Mosquitto.
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 
@@ -29,6 +31,11 @@ cargo xtask bench [--quick] [--scenario NAME]... [--runs N] [--json FILE] [--lis
 cargo xtask bench --durable    Courtier with its store against Courtier --in-memory, clients on
                                persistent sessions (pairs and fan-in, QoS 1 and 2)
 cargo xtask bench --micro      the criterion micro-benchmarks (`cargo bench --workspace`)
+cargo xtask bench --retained [--messages N]
+                               N retained messages of 100 B (default 1,000,000): broker RSS,
+                               restart time after kill -9 (Mosquitto: after a saving SIGTERM)
+                               and read-back rate, Courtier's store against --in-memory and
+                               Mosquitto with persistence
 
   --quick          pairs QoS 1 1 KiB, fan-out QoS 0 16 B, latency QoS 1, 1,000 idle connections
                    (about 2 minutes with 3 runs)
@@ -46,6 +53,10 @@ struct Options {
     quick: bool,
     /// Store against in-memory instead of against Mosquitto.
     durable: bool,
+    /// The retained-messages benchmark instead of the scenarios.
+    retained: bool,
+    /// Messages of the retained benchmark.
+    messages: u64,
     filters: Vec<String>,
     runs: usize,
     json: Option<PathBuf>,
@@ -67,6 +78,7 @@ enum Mode {
 fn parse(args: &[String]) -> Result<Mode> {
     let mut options = Options {
         runs: 3,
+        messages: 1_000_000,
         ..Default::default()
     };
     let mut args = args.iter();
@@ -80,6 +92,10 @@ fn parse(args: &[String]) -> Result<Mode> {
             "-h" | "--help" => return Ok(Mode::Help),
             "--quick" => options.quick = true,
             "--durable" => options.durable = true,
+            "--retained" => options.retained = true,
+            "--messages" => {
+                options.messages = value()?.parse().context("--messages takes a number")?;
+            }
             "--list" => options.list = true,
             "--scenario" => options.filters.push(value()?.clone()),
             "--runs" => {
@@ -107,6 +123,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
         Mode::Compare(options) => options,
     };
+    if options.retained {
+        return retained::run(&options);
+    }
     let cases: Vec<Case> = if options.durable {
         durable_cases()
     } else if options.quick {
@@ -129,18 +148,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             options.filters
         );
     }
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "courtier",
-        "-p",
-        "courtier-loadgen",
-    ])
-    .status()
-    .context("the broker and load generator did not build")?;
-    let release = target_dir().join("release");
-    let courtier = release.join("courtier");
+    let Built {
+        courtier,
+        loadgen,
+        scratch,
+    } = build()?;
     let mut brokers = vec![BrokerKind::Courtier(courtier.clone())];
     if options.durable {
         brokers.push(BrokerKind::CourtierInMemory(courtier));
@@ -151,9 +163,6 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "{MOSQUITTO} is not installed: Courtier only, no ratios (`cargo xtask setup` installs it)"
         );
     }
-    let loadgen = release.join("courtier-loadgen");
-    let scratch = target_dir().join("bench-tmp");
-    std::fs::create_dir_all(&scratch)?;
 
     let mut lines = Vec::new();
     let mut summaries = Vec::new();
@@ -197,6 +206,35 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         println!("JSON lines written to {}", path.display());
     }
     Ok(())
+}
+
+/// The release binaries and the scratch directory every run uses.
+struct Built {
+    courtier: PathBuf,
+    loadgen: PathBuf,
+    scratch: PathBuf,
+}
+
+/// Builds the broker and the load generator in release mode.
+fn build() -> Result<Built> {
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "courtier",
+        "-p",
+        "courtier-loadgen",
+    ])
+    .status()
+    .context("the broker and load generator did not build")?;
+    let release = target_dir().join("release");
+    let scratch = target_dir().join("bench-tmp");
+    std::fs::create_dir_all(&scratch)?;
+    Ok(Built {
+        courtier: release.join("courtier"),
+        loadgen: release.join("courtier-loadgen"),
+        scratch,
+    })
 }
 
 /// One benchmark case: a name and the load generator's arguments.
@@ -365,16 +403,19 @@ fn with_raised_fd_limit(program: &Path, args: &[String]) -> Command {
 
 fn start(kind: &BrokerKind, scratch: &Path) -> Result<Broker> {
     match kind {
-        BrokerKind::Courtier(binary) => start_courtier(binary, scratch, false),
-        BrokerKind::CourtierInMemory(binary) => start_courtier(binary, scratch, true),
-        BrokerKind::Mosquitto => start_mosquitto(scratch),
+        BrokerKind::Courtier(binary) => start_courtier(binary, scratch, false, true),
+        BrokerKind::CourtierInMemory(binary) => start_courtier(binary, scratch, true, true),
+        BrokerKind::Mosquitto => start_mosquitto(scratch, None),
     }
 }
 
-/// Courtier on port 0, its addresses read from the `courtier listening ...` lines.
-fn start_courtier(binary: &Path, scratch: &Path, in_memory: bool) -> Result<Broker> {
+/// Courtier on port 0, its addresses read from the `courtier listening ...` lines; with
+/// `fresh`, on an empty data directory, else on what the last run left.
+fn start_courtier(binary: &Path, scratch: &Path, in_memory: bool, fresh: bool) -> Result<Broker> {
     let data = scratch.join("courtier-data");
-    let _ = std::fs::remove_dir_all(&data);
+    if fresh {
+        let _ = std::fs::remove_dir_all(&data);
+    }
     let store = if in_memory {
         vec!["--in-memory".to_owned()]
     } else {
@@ -431,11 +472,12 @@ fn start_courtier(binary: &Path, scratch: &Path, in_memory: bool) -> Result<Brok
     }
 }
 
-/// Mosquitto with TCP_NODELAY, the same queues as Courtier, no connection limit, no `$SYS`.
-fn start_mosquitto(scratch: &Path) -> Result<Broker> {
+/// Mosquitto with TCP_NODELAY, the same queues as Courtier, no connection limit, no `$SYS`;
+/// with `persistence`, saving its database in that directory at shutdown.
+fn start_mosquitto(scratch: &Path, persistence: Option<&Path>) -> Result<Broker> {
     let (tcp, ws) = (free_port()?, free_port()?);
     let config = scratch.join("mosquitto.conf");
-    std::fs::write(&config, mosquitto_config(tcp, ws))?;
+    std::fs::write(&config, mosquitto_config(tcp, ws, persistence))?;
     let child = with_raised_fd_limit(
         Path::new(MOSQUITTO),
         &["-c".to_owned(), config.to_string_lossy().into_owned()],
@@ -445,18 +487,28 @@ fn start_mosquitto(scratch: &Path) -> Result<Broker> {
     .spawn()
     .context("could not start mosquitto")?;
     let broker = Broker { child, tcp, ws };
-    // Mosquitto prints nothing when ready: wait until both listeners accept.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // Mosquitto prints nothing when ready: wait until both listeners accept (after loading
+    // its database, which can take a while).
+    let deadline = Instant::now() + Duration::from_secs(120);
     while TcpStream::connect(tcp).is_err() || TcpStream::connect(ws).is_err() {
         if Instant::now() > deadline {
-            bail!("mosquitto did not listen on {tcp} and {ws} within 5 s");
+            bail!("mosquitto did not listen on {tcp} and {ws} within 120 s");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     Ok(broker)
 }
 
-fn mosquitto_config(tcp: SocketAddr, ws: SocketAddr) -> String {
+fn mosquitto_config(tcp: SocketAddr, ws: SocketAddr, persistence: Option<&Path>) -> String {
+    let persistence = match persistence {
+        // `user root`: started as root, Mosquitto would otherwise switch to its own user,
+        // which cannot write the database into our scratch directory.
+        Some(dir) => format!(
+            "persistence true\npersistence_location {}/\nautosave_interval 0\nuser root\n",
+            dir.display()
+        ),
+        None => "persistence false\n".to_owned(),
+    };
     format!(
         "per_listener_settings false\n\
          allow_anonymous true\n\
@@ -465,7 +517,7 @@ fn mosquitto_config(tcp: SocketAddr, ws: SocketAddr) -> String {
          max_queued_messages {QUEUED}\n\
          max_connections -1\n\
          sys_interval 0\n\
-         persistence false\n\
+         {persistence}\
          log_dest none\n\
          listener {} 127.0.0.1\n\
          listener {} 127.0.0.1\n\

@@ -64,10 +64,10 @@ pub fn browse(
 ) -> Result<RetainedListing, ApiError> {
     let filter = TopicFilter::new(filter.to_owned())
         .map_err(|e| ApiError::bad_request(format!("`filter` is not a topic filter: {e}")))?;
-    let matched = broker.retained_matching(&filter, limit.saturating_add(1), now);
+    let mut matched = broker.retained_matching(&filter, limit.saturating_add(1), now);
     let mut found = matched.messages;
     let on_disk = broker
-        .read_retained(&matched.on_disk, now)
+        .read_retained(&matched.on_disk.take(usize::MAX), now)
         .map_err(|e| ApiError::internal(format!("the store failed: {e}")))?;
     found.extend(on_disk);
     let more = found.len() > limit;

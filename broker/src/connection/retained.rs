@@ -5,8 +5,8 @@
 //! with a store every one would be read from disk into memory first.
 //! Instead the matches wait in a [`RetainedBacklog`] owned by the
 //! connection: messages still in memory as `Arc`s, topics of messages on
-//! disk as one `\0`-separated string (MQTT strings cannot hold U+0000, and
-//! a million topics then cost their bytes, not a million allocations).
+//! disk as a [`TopicList`] (one string: a million topics cost their bytes,
+//! not a million allocations).
 //! Each turn of the I/O loop that finds room in the queue moves up to
 //! [`CHUNK`] of them into it, reading those on disk on the blocking pool;
 //! the client is read between turns. Nothing is dropped for want of room,
@@ -17,11 +17,11 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Instant;
 
-use courtier_proto::{QoS, TopicName};
+use courtier_proto::QoS;
 
 use super::Connection;
 use crate::message::Message;
-use crate::retained::Found;
+use crate::retained::{Found, TopicList};
 use crate::session::queue::Outgoing;
 
 /// Messages moved into the queue per turn of the I/O loop, at most.
@@ -38,10 +38,8 @@ pub(in crate::connection) struct RetainedBacklog {
 struct Part {
     /// Messages held in memory.
     held: Vec<Arc<Message>>,
-    /// Topics of messages on disk, each followed by `\0`.
-    on_disk: String,
-    /// How much of `on_disk` was taken.
-    taken: usize,
+    /// Topics of messages on disk.
+    on_disk: TopicList,
     /// The QoS granted.
     granted: QoS,
     /// The subscription's identifier.
@@ -50,20 +48,7 @@ struct Part {
 
 impl Part {
     fn is_done(&self) -> bool {
-        self.held.is_empty() && self.taken == self.on_disk.len()
-    }
-
-    /// Up to `n` topics on disk.
-    fn take_topics(&mut self, n: usize) -> Vec<TopicName> {
-        let mut topics = Vec::new();
-        while topics.len() < n && self.taken < self.on_disk.len() {
-            let rest = &self.on_disk[self.taken..];
-            let end = rest.find('\0').unwrap_or(rest.len());
-            // Written from `TopicName`s: always valid again.
-            topics.extend(TopicName::new(&rest[..end]).ok());
-            self.taken += end + 1;
-        }
-        topics
+        self.held.is_empty() && self.on_disk.is_empty()
     }
 }
 
@@ -79,15 +64,9 @@ impl Connection {
         if found.is_empty() {
             return;
         }
-        let mut on_disk = String::new();
-        for topic in &found.on_disk {
-            on_disk.push_str(topic.as_str());
-            on_disk.push('\0');
-        }
         let part = Part {
             held: found.messages,
-            on_disk,
-            taken: 0,
+            on_disk: found.on_disk,
             granted,
             identifier,
         };
@@ -111,7 +90,7 @@ impl Connection {
         let room = self.session.queue_room().min(CHUNK);
         let held_n = part.held.len().min(room);
         let held: Vec<_> = part.held.drain(part.held.len() - held_n..).collect();
-        let topics = part.take_topics(room - held_n);
+        let topics = part.on_disk.take(room - held_n);
         if part.is_done()
             && let Some(backlog) = self.retained.as_mut()
         {
@@ -154,8 +133,7 @@ impl Connection {
                 held.push(item.msg);
                 let part = Part {
                     held,
-                    on_disk: String::new(),
-                    taken: 0,
+                    on_disk: TopicList::default(),
                     granted,
                     identifier,
                 };

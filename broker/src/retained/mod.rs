@@ -16,6 +16,7 @@
 mod level;
 mod node;
 mod slot;
+mod topic_list;
 
 use courtier_proto::{TopicFilter, TopicName};
 use smallvec::SmallVec;
@@ -23,6 +24,7 @@ use smallvec::SmallVec;
 use self::node::Node;
 pub(crate) use self::slot::forget_committed;
 pub use self::slot::{Found, Retained};
+pub use self::topic_list::TopicList;
 
 /// The retained message of every topic that has one.
 #[derive(Debug)]

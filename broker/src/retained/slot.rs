@@ -17,7 +17,7 @@ use std::time::Instant;
 use courtier_proto::{TopicFilter, TopicName};
 use parking_lot::RwLock;
 
-use super::RetainedStore;
+use super::{RetainedStore, TopicList};
 use crate::broker::Broker;
 use crate::message::Message;
 use crate::store::{Op, StoreError, Ticket};
@@ -37,7 +37,7 @@ pub struct Found {
     /// Messages held in memory, unexpired.
     pub messages: Vec<Arc<Message>>,
     /// Topics whose message is on disk: [`Broker::read_retained`] them.
-    pub on_disk: Vec<TopicName>,
+    pub on_disk: TopicList,
 }
 
 impl Found {
@@ -111,9 +111,7 @@ impl Broker {
             .for_each_matching(filter, limit, |topic, slot| match slot {
                 Retained::InMemory(m) if m.is_expired(now) => expired.push(Arc::clone(m)),
                 Retained::InMemory(m) => found.messages.push(Arc::clone(m)),
-                // A topic in the trie passed `TopicName`'s checks when it
-                // was set; the fallback cannot be taken.
-                Retained::OnDisk => found.on_disk.extend(TopicName::new(topic).ok()),
+                Retained::OnDisk => found.on_disk.push(topic),
             });
         if !expired.is_empty() {
             let mut retained = self.retained.write();
@@ -272,8 +270,9 @@ mod tests {
             let filter = TopicFilter::new("maMaison/+/cuisine").expect("filter");
             let found = broker.retained_matching(&filter, usize::MAX, now);
             assert!(found.messages.is_empty());
-            assert_eq!(found.on_disk, std::slice::from_ref(&kitchen.topic));
-            let read = broker.read_retained(&found.on_disk, now).expect("read");
+            let mut on_disk = found.on_disk;
+            assert_eq!(on_disk.iter().collect::<Vec<_>>(), [kitchen.topic.as_str()]);
+            let read = broker.read_retained(&on_disk.take(10), now).expect("read");
             assert_eq!(read.len(), 1);
             assert_eq!(read[0].payload, kitchen.payload);
             assert_eq!(read[0].qos, QoS::AtLeastOnce);
@@ -288,9 +287,9 @@ mod tests {
         ));
         assert!(slot(&broker, "maMaison/grenier").is_none());
         let all = TopicFilter::new("#").expect("filter");
-        let found = broker.retained_matching(&all, usize::MAX, Instant::now());
+        let mut found = broker.retained_matching(&all, usize::MAX, Instant::now());
         let read = broker
-            .read_retained(&found.on_disk, Instant::now())
+            .read_retained(&found.on_disk.take(10), Instant::now())
             .expect("read");
         assert_eq!(read.len(), 1);
         assert_eq!(&read[0].payload[..], b"21.5");
