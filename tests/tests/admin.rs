@@ -331,14 +331,6 @@ async fn users_are_added_and_deleted_for_new_connects() {
     assert!(text.starts_with("# managed by the admin API\n"), "{text}");
 }
 
-/// The SUBACK reason of one SUBSCRIBE to `filter`.
-async fn suback(c: &mut RawClient, filter: &str) -> ReasonCode {
-    match c.subscribe(filter, QoS::AtLeastOnce).await {
-        Packet::SubAck(s) => s.reason_codes[0],
-        other => panic!("expected SUBACK, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn acl_rules_are_added_and_deleted_for_the_next_subscribe() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -356,12 +348,12 @@ async fn acl_rules_are_added_and_deleted_for_the_next_subscribe() {
     };
     let mut bystander = RawClient::connect(b.addr, as_dev("bystander")).await.0;
     assert_eq!(
-        suback(&mut bystander, "dev/status").await,
+        bystander.subscribe_reason("dev/status").await,
         ReasonCode::GrantedQoS1
     );
     let mut dev = RawClient::connect(b.addr, as_dev("dev-1")).await.0;
     assert_eq!(
-        suback(&mut dev, "sensors/#").await,
+        dev.subscribe_reason("sensors/#").await,
         ReasonCode::NotAuthorized
     );
 
@@ -378,7 +370,10 @@ async fn acl_rules_are_added_and_deleted_for_the_next_subscribe() {
     let (_, listed) = admin(&b, "GET", "/api/v1/acl", None).await;
     assert_eq!(listed["total"], 2, "{listed}");
     // The same connection, asking again: granted now.
-    assert_eq!(suback(&mut dev, "sensors/#").await, ReasonCode::GrantedQoS1);
+    assert_eq!(
+        dev.subscribe_reason("sensors/#").await,
+        ReasonCode::GrantedQoS1
+    );
 
     for (body, status, words) in [
         (
@@ -408,7 +403,7 @@ async fn acl_rules_are_added_and_deleted_for_the_next_subscribe() {
     assert_eq!(code, 404, "{json}");
     assert!(error(&json).contains("no rule"), "{json}");
     assert_eq!(
-        suback(&mut dev, "sensors/#").await,
+        dev.subscribe_reason("sensors/#").await,
         ReasonCode::NotAuthorized
     );
 
