@@ -118,7 +118,7 @@ impl AclRule {
         Ok(())
     }
 
-    /// Whether `line`, standing in the `user` section `section`, is this rule.
+    /// Whether `line` (in its `user` section) is this rule.
     fn is(&self, line: &Scanned<'_>) -> bool {
         match line.line {
             Line::Rule {
