@@ -14,8 +14,8 @@
 //!   [`limits`]: connection rate and slots, topic shape.
 //! - [`sys`]: the `$SYS/broker/...` topics. [`prometheus`]: `GET /metrics`.
 //! - [`admin`]: the admin API, JSON under `/api/v1` (clients and kick,
-//!   sessions, retained messages, users), off without `admin_token`.
-//! - [`reload`]: password file, ACL file and TLS certificate reloaded on
+//!   sessions, retained messages, users, ACL rules), off without `admin_token`.
+//! - [`reload`]: password file, ACL file, TLS certificate and client CA reloaded on
 //!   SIGHUP and on file change, connections kept.
 //! - [`store`]: durability: the narrow `Store` backend interface, the
 //!   embedded redb backend, group commit and restore at start-up.

@@ -1,11 +1,12 @@
-//! Reloading without a restart: the password file, the ACL file and the TLS
-//! certificate are read again on SIGHUP, and when one of them changes
-//! (checked every [`POLL`], by modification time and length).
+//! Reloading without a restart: the password file, the ACL file, the TLS
+//! certificate and key and the client CA are read again on SIGHUP, and when
+//! one of them changes (checked every [`POLL`], by modification time and
+//! length).
 //!
 //! Connections stay up: a new policy applies to the next CONNECT, SUBSCRIBE
 //! and PUBLISH (subscriptions granted before stay granted), a new
-//! certificate to the next handshake. A file that fails to load changes
-//! nothing; the failure is logged as one line naming the file and counted
+//! certificate or client CA to the next handshake. A file that fails to
+//! load changes nothing (the TLS files are taken together or not at all); the failure is logged as one line naming the file and counted
 //! (`courtier_reloads_total{result="failed"}`). Every reload also prints
 //! `courtier reloaded ok|failed (SIGHUP|a file changed)` on stdout, beside
 //! `courtier ready`, for scripts and tests that wait for it.
@@ -18,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::broker::Broker;
 use crate::metrics::Metrics;
-use crate::transport::tls::CertSlot;
+use crate::transport::tls::ServerTls;
 
 /// How often the files are checked for changes.
 pub const POLL: Duration = Duration::from_secs(2);
@@ -95,15 +96,14 @@ impl Watched {
 /// Reload on SIGHUP or file changes until `stop`.
 pub async fn run(
     broker: Arc<Broker>,
-    cert: Option<Arc<CertSlot>>,
+    tls: Option<Arc<ServerTls>>,
     mut hangup: Option<Hangup>,
     mut stop: watch::Receiver<bool>,
 ) {
     let config = &broker.config;
-    let tls = cert.zip(config.tls_files.clone());
     let mut paths: Vec<PathBuf> = config.access.files().map(Into::into).collect();
-    if let Some((_, files)) = &tls {
-        paths.extend([files.cert.clone(), files.key.clone()]);
+    if let Some(tls) = &tls {
+        paths.extend(tls.files().map(Into::into));
     }
     let mut watched = Watched::new(paths);
     let mut tick = tokio::time::interval(POLL);
@@ -131,14 +131,14 @@ pub async fn run(
                 tracing::error!("reload ({why}) refused, the previous policy stays: {e}");
             }
         }
-        if let Some((slot, files)) = &tls {
-            match slot.reload(files) {
-                Ok(()) => {
-                    tracing::info!(cert = %files.cert.display(), "reloaded ({why}): TLS certificate")
-                }
+        if let Some(tls) = &tls {
+            match tls.reload() {
+                Ok(()) => tracing::info!("reloaded ({why}): TLS certificate, key and client CA"),
                 Err(e) => {
                     ok = false;
-                    tracing::error!("reload ({why}) refused, the previous certificate stays: {e}");
+                    tracing::error!(
+                        "reload ({why}) refused, the previous TLS certificate and client CA stay: {e}"
+                    );
                 }
             }
         }

@@ -78,12 +78,9 @@ impl ListenerKind {
 pub struct Server {
     broker: Arc<Broker>,
     listeners: Vec<(ListenerKind, TcpListener)>,
-    /// Built once from the PEM files; `None` without TLS listeners.
-    mqtt_tls: Option<Arc<rustls::ServerConfig>>,
-    /// Like `mqtt_tls`, offering ALPN `http/1.1` so upgrades stay on HTTP/1.1.
-    https_tls: Option<Arc<rustls::ServerConfig>>,
-    /// The certificate both TLS configurations resolve to, for reloads.
-    cert: Option<Arc<tls::CertSlot>>,
+    /// The TLS configurations from the PEM files, which reloads replace;
+    /// `None` without TLS listeners.
+    tls: Option<Arc<tls::ServerTls>>,
     /// SIGHUP, installed at bind so a signal right after "ready" reloads
     /// instead of killing the process (its default action).
     hangup: Option<crate::reload::Hangup>,
@@ -112,21 +109,13 @@ impl Server {
     /// Bind every configured listener, after loading the TLS files (so a
     /// bad certificate is reported before anything listens).
     pub async fn bind(config: Config) -> Result<Self, ServerError> {
-        // One certificate slot for every TLS listener, so a reload rotates
-        // the certificate everywhere at once.
+        // One set of TLS configurations for every TLS listener, so a reload
+        // rotates the certificate and the client CA everywhere at once.
         let wants_tls = !(config.tls.is_empty() && config.https.is_empty());
-        let cert = match &config.tls_files {
-            Some(files) if wants_tls => Some(Arc::new(tls::CertSlot::load(files)?)),
+        let tls = match &config.tls_files {
+            Some(files) if wants_tls => Some(Arc::new(tls::ServerTls::load(files.clone())?)),
             _ => None,
         };
-        let acceptor = |alpn: &[&[u8]], wanted: bool| match (&config.tls_files, &cert) {
-            (Some(files), Some(cert)) if wanted => {
-                tls::server_config(files, alpn, Arc::clone(cert)).map(Some)
-            }
-            _ => Ok::<_, TlsError>(None),
-        };
-        let mqtt_tls = acceptor(&[], !config.tls.is_empty())?;
-        let https_tls = acceptor(&[b"http/1.1"], !config.https.is_empty())?;
         let mut listeners = Vec::new();
         for (kind, addrs) in [
             (ListenerKind::Tcp, &config.tcp),
@@ -161,9 +150,7 @@ impl Server {
         Ok(Self {
             broker,
             listeners,
-            mqtt_tls,
-            https_tls,
-            cert,
+            tls,
             hangup: crate::reload::hangup_signal(),
         })
     }
@@ -220,21 +207,21 @@ impl Server {
                     tokio::spawn(accept_loop(listener, None, broker, permits, stop))
                 }
                 ListenerKind::Tls => {
-                    let tls = self.mqtt_tls.clone().map(TlsAcceptor::from);
+                    let tls = self.tls.as_ref().map(|t| Arc::clone(&t.mqtt));
                     tokio::spawn(accept_loop(listener, tls, broker, permits, stop))
                 }
                 ListenerKind::Http => {
                     tokio::spawn(http::serve(listener, None, broker, permits, stop))
                 }
                 ListenerKind::Https => {
-                    let tls = self.https_tls.clone().map(TlsAcceptor::from);
+                    let tls = self.tls.as_ref().map(|t| Arc::clone(&t.https));
                     tokio::spawn(http::serve(listener, tls, broker, permits, stop))
                 }
             };
         }
         tokio::spawn(crate::reload::run(
             Arc::clone(&self.broker),
-            self.cert.clone(),
+            self.tls.clone(),
             self.hangup,
             stop_rx.clone(),
         ));
@@ -262,10 +249,10 @@ impl Server {
     }
 }
 
-/// Accept MQTT over TCP, or over TLS with `tls`.
+/// Accept MQTT over TCP, or over TLS with the configuration in force in `tls`.
 async fn accept_loop(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<tls::TlsConfigSlot>>,
     broker: Arc<Broker>,
     permits: ConnectionBudget,
     mut stop: watch::Receiver<bool>,
@@ -305,10 +292,10 @@ async fn accept_loop(
                 stop.clone(),
                 permit,
             )),
-            Some(acceptor) => tokio::spawn(serve_tls(
+            Some(slot) => tokio::spawn(serve_tls(
                 stream,
                 peer,
-                acceptor.clone(),
+                slot.acceptor(),
                 broker,
                 stop.clone(),
                 permit,

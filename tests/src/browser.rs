@@ -270,6 +270,18 @@ pub async fn type_into(browser: &Browser, id: &str, value: &str) {
         .await;
 }
 
+/// Chooses `value` in a `<select>` the way a user does (a `change` event follows).
+pub async fn choose(browser: &Browser, id: &str, value: &str) {
+    browser
+        .run(
+            "const select = document.getElementById(args[0]);
+             select.value = args[1];
+             select.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![json!(id), json!(value)],
+        )
+        .await;
+}
+
 /// Clicks the first element matching `selector`.
 pub async fn click(browser: &Browser, selector: &str) {
     browser

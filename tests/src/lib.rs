@@ -21,7 +21,9 @@ use courtier_proto::packet::{
     Connect, ConnectProperties, Publish, PublishProperties, QosPid, Subscribe, SubscribeProperties,
     Subscription, SubscriptionOptions,
 };
-use courtier_proto::{Decoder, Packet, PacketId, ProtocolVersion, QoS, TopicFilter, TopicName};
+use courtier_proto::{
+    Decoder, Packet, PacketId, ProtocolVersion, QoS, ReasonCode, TopicFilter, TopicName,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -358,6 +360,15 @@ impl RawClient {
             None,
         )
         .await
+    }
+
+    /// Subscribe to one filter at QoS 1 and return the SUBACK's reason code
+    /// (granted or refused).
+    pub async fn subscribe_reason(&mut self, filter: &str) -> ReasonCode {
+        match self.subscribe(filter, QoS::AtLeastOnce).await {
+            Packet::SubAck(s) => s.reason_codes[0],
+            other => unreachable!("subscribe returns only a SUBACK, got {other:?}"),
+        }
     }
 
     /// Subscribe with options and an optional subscription identifier.

@@ -80,6 +80,34 @@ pub async fn tls_connect(addr: SocketAddr, config: Arc<rustls::ClientConfig>) ->
     Box::new(tls)
 }
 
+/// Whether an MQTT session gets going over TLS to `addr` with `config`:
+/// the handshake, a v5 CONNECT and a CONNACK back. A handshake the server
+/// refused shows as a failed first read (TLS 1.3 clients learn of a refused
+/// certificate only then).
+pub async fn mqtt_session_over_tls(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> bool {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let Ok(mut tls) = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+    else {
+        return false;
+    };
+    let mut buf = BytesMut::new();
+    let connect = crate::connect_packet(ProtocolVersion::V5, "tls-probe");
+    Packet::Connect(Box::new(connect))
+        .encode(ProtocolVersion::V5, &mut buf)
+        .expect("encode");
+    if tls.write_all(&buf).await.is_err() {
+        return false;
+    }
+    let mut first = [0u8; 1];
+    matches!(
+        tokio::time::timeout(TIMEOUT, tls.read(&mut first)).await,
+        Ok(Ok(1)) if first[0] == 0x20
+    )
+}
+
 /// An MQTT client over any [`Transport`].
 #[derive(Debug)]
 pub struct AnyClient {

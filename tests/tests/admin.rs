@@ -1,7 +1,8 @@
 //! The admin API (`/api/v1` on the HTTP listener) against the real binary:
 //! off without a token, 401 with a wrong one, clients listed and kicked,
 //! sessions, retained messages browsed and cleared, users of the password
-//! file added and deleted for the next CONNECT.
+//! file added and deleted for the next CONNECT, ACL rules added and deleted
+//! for the next SUBSCRIBE while clients stay connected.
 
 use std::net::SocketAddr;
 
@@ -118,6 +119,10 @@ async fn the_api_is_off_without_a_token_and_closed_to_a_wrong_one() {
     let (code, json) = admin(&b, "GET", "/api/v1/users", None).await;
     assert_eq!(code, 409, "no password file");
     assert!(error(&json).contains("password_file"), "{json}");
+    let rule = r#"{"user":null,"kind":"topic","access":"read","filter":"a/#"}"#;
+    let (code, json) = admin(&b, "POST", "/api/v1/acl", Some(rule)).await;
+    assert_eq!(code, 409, "no ACL file");
+    assert!(error(&json).contains("set acl_file"), "{json}");
 }
 
 #[tokio::test]
@@ -324,6 +329,94 @@ async fn users_are_added_and_deleted_for_new_connects() {
     assert_eq!(code, 404);
     let text = std::fs::read_to_string(&file).expect("read");
     assert!(text.starts_with("# managed by the admin API\n"), "{text}");
+}
+
+#[tokio::test]
+async fn acl_rules_are_added_and_deleted_for_the_next_subscribe() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("acl");
+    std::fs::write(
+        &file,
+        "# managed by the admin API\nuser dev\ntopic read dev/status\n",
+    )
+    .expect("write");
+    let b = with_token(&["--acl-file", file.to_str().expect("utf-8")]);
+    let as_dev = |id: &str| {
+        let mut c = connect_packet(V5, id);
+        c.username = Some("dev".into());
+        c
+    };
+    let mut bystander = RawClient::connect(b.addr, as_dev("bystander")).await.0;
+    assert_eq!(
+        bystander.subscribe_reason("dev/status").await,
+        ReasonCode::GrantedQoS1
+    );
+    let mut dev = RawClient::connect(b.addr, as_dev("dev-1")).await.0;
+    assert_eq!(
+        dev.subscribe_reason("sensors/#").await,
+        ReasonCode::NotAuthorized
+    );
+
+    let rule = r#"{"user":"dev","kind":"topic","access":"read","filter":"sensors/#"}"#;
+    let (code, json) = admin(&b, "POST", "/api/v1/acl", Some(rule)).await;
+    assert_eq!(code, 201, "{json}");
+    assert_eq!(
+        json,
+        serde_json::json!({"kind": "topic", "user": "dev", "access": "read", "filter": "sensors/#"})
+    );
+    let (code, json) = admin(&b, "POST", "/api/v1/acl", Some(rule)).await;
+    assert_eq!(code, 409, "{json}");
+    assert!(error(&json).contains("already has"), "{json}");
+    let (_, listed) = admin(&b, "GET", "/api/v1/acl", None).await;
+    assert_eq!(listed["total"], 2, "{listed}");
+    // The same connection, asking again: granted now.
+    assert_eq!(
+        dev.subscribe_reason("sensors/#").await,
+        ReasonCode::GrantedQoS1
+    );
+
+    for (body, status, words) in [
+        (
+            r#"{"user":"dev","kind":"pattern","access":"read","filter":"x/%c"}"#,
+            400,
+            "give no user",
+        ),
+        (
+            r#"{"kind":"topic","access":"read","filter":"a/#/b"}"#,
+            400,
+            "not a valid topic filter",
+        ),
+        (
+            r#"{"kind":"topic","access":"all","filter":"a"}"#,
+            400,
+            "access must be",
+        ),
+    ] {
+        let (code, json) = admin(&b, "POST", "/api/v1/acl", Some(body)).await;
+        assert_eq!(code, status, "{body}: {json}");
+        assert!(error(&json).contains(words), "{body}: {json}");
+    }
+
+    let (code, json) = admin(&b, "DELETE", "/api/v1/acl", Some(rule)).await;
+    assert_eq!(code, 204, "{json}");
+    let (code, json) = admin(&b, "DELETE", "/api/v1/acl", Some(rule)).await;
+    assert_eq!(code, 404, "{json}");
+    assert!(error(&json).contains("no rule"), "{json}");
+    assert_eq!(
+        dev.subscribe_reason("sensors/#").await,
+        ReasonCode::NotAuthorized
+    );
+
+    // Nobody was disconnected along the way.
+    for c in [&mut dev, &mut bystander] {
+        c.send(&Packet::PingReq).await;
+        assert_eq!(c.recv().await, Packet::PingResp);
+    }
+    let text = std::fs::read_to_string(&file).expect("read");
+    assert_eq!(
+        text,
+        "# managed by the admin API\nuser dev\ntopic read dev/status\n"
+    );
 }
 
 /// `X-Forwarded-For` names the client only when the connection comes from a

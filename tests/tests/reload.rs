@@ -1,6 +1,7 @@
-//! Reloads without a restart: the password file, the ACL file and the TLS
-//! certificate are read again on SIGHUP and when they change on disk, while
-//! connected clients carry on; a file that fails to load changes nothing.
+//! Reloads without a restart: the password file, the ACL file, the TLS
+//! certificate and the client CA are read again on SIGHUP and when they
+//! change on disk, while connected clients carry on; a file that fails to
+//! load changes nothing.
 //!
 //! A reload has no packet to wait for; the broker says it on stdout
 //! (`courtier reloaded ok|failed (SIGHUP|a file changed)`, beside `courtier
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use courtier_e2e::certs::{TestPki, path_str};
-use courtier_e2e::transport::{AnyClient, Transport};
+use courtier_e2e::transport::{AnyClient, Transport, mqtt_session_over_tls};
 use courtier_e2e::{BrokerProcess, RawClient, connect_packet, publish, start_broker};
 use courtier_proto::packet::{AckKind, Connect};
 use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
@@ -193,4 +194,50 @@ async fn a_rotated_certificate_serves_new_handshakes_and_old_sessions_stay() {
     // The connection made before the rotation is still served.
     before.send(&Packet::PingReq).await;
     assert!(matches!(before.recv().await, Packet::PingResp));
+}
+
+#[tokio::test]
+async fn a_replaced_client_ca_decides_new_handshakes_and_old_sessions_stay() {
+    let pki = TestPki::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = dir.path().join("client-ca.pem");
+    let read = |p: std::path::PathBuf| std::fs::read(p).expect("read");
+    // At first the broker trusts a CA that signed no client certificate.
+    write_atomically(&ca, &read(pki.other_ca()));
+    let mut args = vec!["--tls".to_owned(), "127.0.0.1:0".to_owned()];
+    args.extend(pki.broker_args());
+    args.extend(["--client-ca".to_owned(), path_str(&ca)]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let b = start_broker(&args);
+    let tls = b.tls.expect("TLS listener");
+    let client = pki.client_config(true);
+    assert!(
+        !mqtt_session_over_tls(tls, client.clone()).await,
+        "its CA is not trusted yet"
+    );
+
+    // The file is replaced with the CA that signed the client's certificate.
+    write_atomically(&ca, &read(pki.ca()));
+    b.wait_for_line("courtier reloaded ok (a file changed)");
+    assert!(
+        mqtt_session_over_tls(tls, client.clone()).await,
+        "the new CA is in force"
+    );
+    let mut steady =
+        AnyClient::connect(&b, Transport::Tls, &client, connect_packet(V5, "steady")).await;
+
+    // A CA file that does not load changes nothing.
+    write_atomically(&ca, b"not a certificate\n");
+    b.signal("HUP");
+    b.wait_for_line("courtier reloaded failed (SIGHUP)");
+    assert!(mqtt_session_over_tls(tls, client.clone()).await);
+
+    // Back to the other CA: new handshakes are refused, the session made
+    // under the previous one carries on.
+    write_atomically(&ca, &read(pki.other_ca()));
+    b.signal("HUP");
+    b.wait_for_line("courtier reloaded ok (SIGHUP)");
+    assert!(!mqtt_session_over_tls(tls, client).await);
+    steady.send(&Packet::PingReq).await;
+    assert!(matches!(steady.recv().await, Packet::PingResp));
 }

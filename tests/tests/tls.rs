@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use courtier_e2e::certs::{TestPki, path_str};
-use courtier_e2e::transport::{AnyClient, Transport, tls_connect};
+use courtier_e2e::transport::{AnyClient, Transport, mqtt_session_over_tls, tls_connect};
 use courtier_e2e::{BrokerProcess, TIMEOUT, broker_binary, connect_packet, start_broker};
 use courtier_proto::{Packet, ProtocolVersion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -88,31 +88,9 @@ fn with_client_ca(pki: &TestPki, ca: &std::path::Path) -> BrokerProcess {
     start_broker(&args)
 }
 
-/// Whether an MQTT session gets going over TLS with `config`: a
-/// handshake refused by the server shows as a failed first read.
+/// Whether an MQTT session gets going over the broker's TLS listener with `config`.
 async fn mqtt_over_tls_works(b: &BrokerProcess, config: Arc<rustls::ClientConfig>) -> bool {
-    let addr = b.tls.expect("tls listener");
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    let Ok(mut tls) = tokio_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-    else {
-        return false;
-    };
-    let mut buf = bytes::BytesMut::new();
-    Packet::Connect(Box::new(connect_packet(ProtocolVersion::V5, "cert-client")))
-        .encode(ProtocolVersion::V5, &mut buf)
-        .expect("encode");
-    if tls.write_all(&buf).await.is_err() {
-        return false;
-    }
-    let mut first = [0u8; 1];
-    // TLS 1.3 clients learn of a refused certificate only at their first read.
-    matches!(
-        tokio::time::timeout(TIMEOUT, tls.read(&mut first)).await,
-        Ok(Ok(1)) if first[0] == 0x20
-    )
+    mqtt_session_over_tls(b.tls.expect("tls listener"), config).await
 }
 
 #[tokio::test]

@@ -2,21 +2,26 @@
 //! a wrong token is refused in words, the right one opens the dashboard; a user added from the
 //! Users page (a short password stopped before sending) logs in over MQTT, is listed on the
 //! Clients page and kicked from it (the client sees DISCONNECT 0x98); its retained message is
-//! browsed and deleted; the user is deleted; after a reload the token kept in sessionStorage
-//! opens the section again without asking. A broker without an admin token is explained.
+//! browsed and deleted; its next connection is listed on the Sessions page; an ACL rule added
+//! from the ACL page lets it subscribe and, deleted there, refuses its next SUBSCRIBE; the user
+//! is deleted; after a reload the token kept in sessionStorage opens the section again without
+//! asking. A broker without an admin token is explained.
 //!
 //! Needs a broker binary with the admin API (`COURTIER_BIN`) and the trunk build
 //! (`COURTIER_DIST`, `cargo xtask dist`).
 
 use std::path::PathBuf;
 
-use courtier_e2e::browser::{Browser, click, dist, type_into};
+use courtier_e2e::browser::{Browser, choose, click, dist, type_into};
 use courtier_e2e::{RawClient, connect_packet, publish_retained, start_broker};
 use courtier_proto::packet::Disconnect;
 use courtier_proto::{Packet, ProtocolVersion, QoS, ReasonCode};
 use serde_json::json;
 
 const TOKEN: &str = "e2e-web-admin";
+
+/// The ACL file the test starts with: the sensor may use `home/#`.
+const ACL: &str = "# managed from the web app\nuser sensor\ntopic readwrite home/#\n";
 
 /// Awaits the text of `selector` becoming `expected`.
 async fn wait_text(browser: &Browser, selector: &str, expected: &str) {
@@ -49,6 +54,8 @@ async fn admin_pages_against_courtier() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let passwords = dir.path().join("passwords");
     std::fs::write(&passwords, "# managed from the web app\n").expect("write the password file");
+    let acl = dir.path().join("acl");
+    std::fs::write(&acl, ACL).expect("write the ACL file");
     let broker = start_broker(&[
         "--http",
         "127.0.0.1:0",
@@ -58,6 +65,8 @@ async fn admin_pages_against_courtier() {
         TOKEN,
         "--password-file",
         passwords.to_str().expect("a UTF-8 path"),
+        "--acl-file",
+        acl.to_str().expect("a UTF-8 path"),
     ]);
     let http = broker.http.expect("the broker reported its HTTP listener");
     let browser = Browser::start().await;
@@ -112,10 +121,13 @@ async fn admin_pages_against_courtier() {
         .await;
 
     // The new user logs in and leaves a retained message.
-    let mut connect = connect_packet(ProtocolVersion::V5, "sensor-1");
-    connect.username = Some("sensor".into());
-    connect.password = Some(bytes::Bytes::from_static(b"sensor-pass-1"));
-    let (mut sensor, _) = RawClient::connect(broker.addr, connect).await;
+    let sensor_login = |client_id: &str| {
+        let mut connect = connect_packet(ProtocolVersion::V5, client_id);
+        connect.username = Some("sensor".into());
+        connect.password = Some(bytes::Bytes::from_static(b"sensor-pass-1"));
+        connect
+    };
+    let (mut sensor, _) = RawClient::connect(broker.addr, sensor_login("sensor-1")).await;
     sensor
         .send(&publish_retained("home/temp", b"21.5", QoS::AtLeastOnce, 1))
         .await;
@@ -155,6 +167,48 @@ async fn admin_pages_against_courtier() {
     )
     .await;
     wait_gone(&browser, row).await;
+
+    // Sessions: the sensor's next connection is listed.
+    let (mut sensor, _) = RawClient::connect(broker.addr, sensor_login("sensor-2")).await;
+    click(&browser, "#admin-tab-sessions").await;
+    wait_text(
+        &browser,
+        "#sessions-table tr[data-client='sensor-2'] .state",
+        "connected",
+    )
+    .await;
+
+    // ACL: the file's rule is listed; a rule added from the page lets the sensor subscribe,
+    // and once it is deleted there the next SUBSCRIBE is refused; the connection stays.
+    click(&browser, "#admin-tab-acl").await;
+    browser
+        .wait_for("document.querySelector(\"#acl-table tr[data-rule='topic readwrite home/# for user sensor']\")")
+        .await;
+    let refused = ReasonCode::NotAuthorized;
+    assert_eq!(sensor.subscribe_reason("alerts/#").await, refused);
+    type_into(&browser, "new-rule-user", "sensor").await;
+    choose(&browser, "new-rule-access", "readwrite").await;
+    type_into(&browser, "new-rule-filter", "alerts/#").await;
+    click(&browser, "#add-rule").await;
+    let rule = "topic readwrite alerts/# for user sensor";
+    wait_text(&browser, "#admin-done", &format!("Rule {rule} added")).await;
+    let row = format!("#acl-table tr[data-rule='{rule}']");
+    browser
+        .wait_for(&format!("document.querySelector({})", json!(row)))
+        .await;
+    screenshot(&browser, "web_admin_acl.png").await;
+    assert_eq!(
+        sensor.subscribe_reason("alerts/#").await,
+        ReasonCode::GrantedQoS1
+    );
+    click(&browser, &format!("[aria-label='Delete rule {rule}']")).await;
+    wait_text(&browser, "#admin-done", &format!("Rule {rule} deleted")).await;
+    wait_gone(&browser, &row).await;
+    assert_eq!(sensor.subscribe_reason("alerts/#").await, refused);
+    assert_eq!(
+        std::fs::read_to_string(&acl).expect("read the ACL file"),
+        ACL
+    );
 
     // Users: deleted.
     click(&browser, "#admin-tab-users").await;

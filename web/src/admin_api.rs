@@ -8,8 +8,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
+use crate::model::admin_acl::{AclListing, AclRule};
 use crate::model::admin_wire::{
-    self, API_PREFIX, AdminError, ClientView, Listing, Overview, RetainedListing, UsersListing,
+    self, API_PREFIX, AdminError, ClientView, Listing, Overview, RetainedListing, SessionView,
+    UsersListing,
 };
 
 /// Retained messages asked for per listing (the broker allows up to 1000).
@@ -81,6 +83,20 @@ impl AdminApi {
         admin_wire::failure(status, &body, true).map_or(Ok(()), Err)
     }
 
+    /// `method path` with a JSON `body` and no answer wanted but success; with `names_item`, a
+    /// 404 means what the request names is not there, in the broker's words.
+    async fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: &impl serde::Serialize,
+        names_item: bool,
+    ) -> Result<(), AdminError> {
+        let body = serde_json::to_string(body).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let (status, body) = self.send(method, path, Some(body)).await?;
+        admin_wire::failure(status, &body, names_item).map_or(Ok(()), Err)
+    }
+
     /// `GET /api/v1/overview`.
     pub async fn overview(&self) -> Result<Overview, AdminError> {
         self.get(&format!("{API_PREFIX}/overview")).await
@@ -116,12 +132,33 @@ impl AdminApi {
     pub async fn add_user(&self, username: &str, password: &str) -> Result<(), AdminError> {
         let body = serde_json::json!({ "username": username, "password": password });
         let path = format!("{API_PREFIX}/users");
-        let (status, body) = self.send("POST", &path, Some(body.to_string())).await?;
-        admin_wire::failure(status, &body, false).map_or(Ok(()), Err)
+        self.send_json("POST", &path, &body, false).await
     }
 
     /// `DELETE /api/v1/users/{username}`.
     pub async fn delete_user(&self, username: &str) -> Result<(), AdminError> {
         self.delete(&admin_wire::user_path(username)).await
+    }
+
+    /// `GET /api/v1/sessions`.
+    pub async fn sessions(&self) -> Result<Listing<SessionView>, AdminError> {
+        self.get(&format!("{API_PREFIX}/sessions?limit=1000")).await
+    }
+
+    /// `GET /api/v1/acl`.
+    pub async fn acl(&self) -> Result<AclListing, AdminError> {
+        self.get(&format!("{API_PREFIX}/acl")).await
+    }
+
+    /// `POST /api/v1/acl` with the rule.
+    pub async fn add_rule(&self, rule: &AclRule) -> Result<(), AdminError> {
+        let path = format!("{API_PREFIX}/acl");
+        self.send_json("POST", &path, rule, false).await
+    }
+
+    /// `DELETE /api/v1/acl` with the rule.
+    pub async fn delete_rule(&self, rule: &AclRule) -> Result<(), AdminError> {
+        let path = format!("{API_PREFIX}/acl");
+        self.send_json("DELETE", &path, rule, true).await
     }
 }

@@ -15,10 +15,12 @@
 //!   their subscriptions.
 //! - [`retained`]: browse and clear retained messages.
 //! - [`users`]: the password file's users, with password rules.
-//! - [`acl`]: the ACL rules in force, read-only.
+//! - [`acl`]: the ACL file's rules, added and deleted.
+//! - [`edit`]: edits of those two files, one at a time, then a reload.
 
 pub mod acl;
 pub mod clients;
+pub mod edit;
 pub mod error;
 pub mod overview;
 pub mod page;
@@ -47,7 +49,8 @@ use crate::broker::Broker;
 /// Where the API is mounted (`ws_path` may not be under it).
 pub const API_PATH: &str = "/api/v1";
 
-/// The largest request body: a user and a password, with room to spare.
+/// The largest request body: a user and a password, or an ACL rule, with
+/// room to spare.
 const BODY_LIMIT: usize = 16 * 1024;
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -67,7 +70,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(broker: Arc<Broker>) -> Router<S
         .route("/retained/{*topic}", delete(delete_retained))
         .route("/users", get(get_users).post(post_user))
         .route("/users/{username}", delete(delete_user))
-        .route("/acl", get(get_acl))
+        .route("/acl", get(get_acl).post(post_acl).delete(delete_acl))
         .fallback(|| async { ApiError::not_found("no such admin API path") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -124,6 +127,39 @@ fn path<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
 
 async fn get_acl(State(broker): State<Arc<Broker>>) -> Json<acl::AclView> {
     Json(acl::acl(&broker))
+}
+
+async fn post_acl(
+    State(broker): State<Arc<Broker>>,
+    body: Result<Json<acl::RuleBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let body = json(body)?;
+    let rule = blocking(move || acl::add_rule(&broker, body)).await?;
+    Ok((StatusCode::CREATED, Json(rule)).into_response())
+}
+
+async fn delete_acl(
+    State(broker): State<Arc<Broker>>,
+    body: Result<Json<acl::RuleBody>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let body = json(body)?;
+    blocking(move || acl::delete_rule(&broker, body)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A JSON body, or the extractor's refusal as a JSON error.
+fn json<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|r| ApiError::new(r.status(), r.body_text()))
+}
+
+/// Run `work` (file I/O, password hashing) on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
 }
 
 async fn get_overview(State(broker): State<Arc<Broker>>) -> Json<overview::Overview> {
@@ -230,14 +266,10 @@ async fn post_user(
     State(broker): State<Arc<Broker>>,
     body: Result<Json<NewUser>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(NewUser { username, password }) =
-        body.map_err(|r| ApiError::new(r.status(), r.body_text()))?;
+    let NewUser { username, password } = json(body)?;
     let name = username.clone();
     // argon2id is slow by design: off the async workers.
-    let existed =
-        tokio::task::spawn_blocking(move || users::set_user(&broker, &username, &password))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))??;
+    let existed = blocking(move || users::set_user(&broker, &username, &password)).await?;
     let status = if existed {
         StatusCode::OK
     } else {
@@ -252,8 +284,6 @@ async fn delete_user(
     username: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let username = path(username)?;
-    tokio::task::spawn_blocking(move || users::delete_user(&broker, &username))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+    blocking(move || users::delete_user(&broker, &username)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

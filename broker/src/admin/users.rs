@@ -2,21 +2,20 @@
 //! `{"username", "password"}` and `DELETE /api/v1/users/{username}`.
 //!
 //! Edits go through [`crate::auth::passwd::edit`], the code of `courtier
-//! passwd` (argon2id, atomic rewrite, other lines kept byte for byte), then
-//! put the new policy in force with [`crate::auth::AccessControl::reload`]:
-//! the next CONNECT sees the change; connected clients stay.
+//! passwd` (argon2id, atomic rewrite, other lines kept byte for byte), one
+//! at a time and followed by a reload ([`super::edit`]): the next CONNECT
+//! sees the change; connected clients stay.
 
 use std::path::Path;
 
 use axum::http::StatusCode;
-use parking_lot::Mutex;
 use serde::Serialize;
 
+use super::edit;
 use super::error::ApiError;
 use super::page::{FirstKeys, Listing, Page};
 use crate::auth::passwd::{self, PasswdError};
 use crate::broker::Broker;
-use crate::metrics::Metrics;
 
 /// The password rules, in words, as the API reports them.
 pub const PASSWORD_RULES: [&str; 3] = [
@@ -30,12 +29,6 @@ const MIN_PASSWORD: usize = 8;
 /// Longest password and user name accepted, in characters: a bound on what
 /// one request makes us hash and store.
 const MAX_LEN: usize = 256;
-
-/// Read-modify-write of the password file, one at a time: two concurrent
-/// additions must not each write the file without the other's user. The
-/// file is one per process, hence one lock per process. Taken only on the
-/// blocking pool, never across an `.await`.
-static EDITS: Mutex<()> = Mutex::new(());
 
 /// `GET /api/v1/users`: the users in force and the rules a new password meets.
 #[derive(Debug, Serialize)]
@@ -122,11 +115,13 @@ fn edit_and_reload(
     username: &str,
     password: Option<&str>,
 ) -> Result<bool, ApiError> {
-    let access = &broker.config.access;
-    let file: &Path = access.password_file().ok_or_else(no_password_file)?;
-    let existed = {
-        let _one_at_a_time = EDITS.lock();
-        let existed = passwd::edit(file, username, password, false).map_err(|e| match e {
+    let file: &Path = broker
+        .config
+        .access
+        .password_file()
+        .ok_or_else(no_password_file)?;
+    let existed = edit::edit_and_reload(broker, "password file", || {
+        passwd::edit(file, username, password, false).map_err(|e| match e {
             PasswdError::NotFound(..) => {
                 ApiError::not_found(format!("no user `{username}` in the password file"))
             }
@@ -134,18 +129,8 @@ fn edit_and_reload(
                 ApiError::bad_request(e.to_string())
             }
             PasswdError::Io(..) | PasswdError::Hash(_) => ApiError::internal(e.to_string()),
-        })?;
-        // Reloaded under the lock, so policies are put in force in the
-        // order of the edits.
-        access.reload().map_err(|e| {
-            Metrics::add(&broker.metrics.reload_failures, 1);
-            ApiError::internal(format!(
-                "the password file was written, but the policy could not be reloaded: {e}"
-            ))
-        })?;
-        existed
-    };
-    Metrics::add(&broker.metrics.reloads, 1);
+        })
+    })?;
     tracing::info!(
         user = username,
         deleted = password.is_none(),

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use super::throttle::FailureThrottle;
 use super::{AclFile, AclFileError, Authenticator, PasswordFile, PasswordFileError};
@@ -65,6 +65,11 @@ impl Sources {
 pub struct AccessControl {
     sources: Sources,
     current: RwLock<Arc<Policy>>,
+    /// Held while a reload reads the files and puts them in force, so
+    /// reloads (SIGHUP, file watch, admin API edits) happen one after the
+    /// other: a reload that read a file before an edit cannot replace the
+    /// policy of one that read it after.
+    reloading: Mutex<()>,
     /// Recent authentication failures by address.
     pub throttle: FailureThrottle,
 }
@@ -80,6 +85,7 @@ impl Default for AccessControl {
         Self {
             sources,
             current: RwLock::new(Arc::new(policy)),
+            reloading: Mutex::new(()),
             throttle: FailureThrottle::default(),
         }
     }
@@ -103,6 +109,7 @@ impl AccessControl {
         Ok(Self {
             sources,
             current: RwLock::new(Arc::new(policy)),
+            reloading: Mutex::new(()),
             throttle: FailureThrottle::default(),
         })
     }
@@ -110,6 +117,7 @@ impl AccessControl {
     /// Read the files again and, if both load, put the new policy in force;
     /// otherwise the old one stays.
     pub fn reload(&self) -> Result<(), AccessError> {
+        let _in_turn = self.reloading.lock();
         let policy = self.sources.build()?;
         *self.current.write() = Arc::new(policy);
         Ok(())
@@ -130,6 +138,11 @@ impl AccessControl {
     /// The configured password file, which the admin API edits.
     pub fn password_file(&self) -> Option<&Path> {
         self.sources.password_file.as_deref()
+    }
+
+    /// The configured ACL file, which the admin API edits.
+    pub fn acl_file(&self) -> Option<&Path> {
+        self.sources.acl_file.as_deref()
     }
 
     /// The files a reload reads.

@@ -3,11 +3,16 @@
 //! ```text
 //! # Before any `user` line: rules for clients without a user name.
 //! topic read $SYS/#
+//! # alice's own rules.
 //! user alice
-//! topic readwrite maMaison/#        # alice's own rules
+//! topic readwrite maMaison/#
 //! topic deny maMaison/cave/#
-//! pattern write devices/%c/status   # every client: %c client id, %u user name
+//! # Every client's, wherever written: %c client id, %u user name.
+//! pattern write devices/%c/status
 //! ```
+//!
+//! A comment is a whole line starting with `#`; there are no comments after
+//! a rule (`#` is also the multi-level wildcard).
 //!
 //! Access is `read`, `write`, `readwrite` (the default when omitted) or
 //! `deny`. A client's rules are its user's (or the anonymous ones) plus
@@ -71,21 +76,36 @@ pub enum AclFileError {
 
 /// What a rule allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub enum Access {
+    /// `read`: receive messages, subscribe.
     Read,
+    /// `write`: publish.
     Write,
+    /// `readwrite`, also what a rule without an access keyword means.
     ReadWrite,
+    /// `deny`: refuse what it matches, whatever else grants it.
     Deny,
 }
 
 impl Access {
     /// The keyword as written in the file.
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Read => "read",
             Self::Write => "write",
             Self::ReadWrite => "readwrite",
             Self::Deny => "deny",
+        }
+    }
+
+    /// The access a keyword names; `None` for any other word.
+    pub fn from_keyword(word: &str) -> Option<Self> {
+        match word {
+            "read" => Some(Self::Read),
+            "write" => Some(Self::Write),
+            "readwrite" => Some(Self::ReadWrite),
+            "deny" => Some(Self::Deny),
+            _ => None,
         }
     }
 
@@ -95,6 +115,50 @@ impl Access {
 
     fn writes(self) -> bool {
         matches!(self, Self::Write | Self::ReadWrite)
+    }
+}
+
+/// One line of an ACL file, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// Empty, or a comment (`#` first).
+    Blank,
+    /// `user NAME`: the `topic` lines below it, up to the next `user`
+    /// line, are NAME's.
+    User(&'a str),
+    /// A `topic` line (`pattern` false) or a `pattern` line. The filter is
+    /// not checked here.
+    Rule {
+        /// A `pattern` line.
+        pattern: bool,
+        /// Its access (`readwrite` when none is written).
+        access: Access,
+        /// The filter as written, trimmed.
+        filter: &'a str,
+    },
+}
+
+impl<'a> Line<'a> {
+    /// Read one line; `None` when it is none of the forms.
+    pub fn read(line: &'a str) -> Option<Self> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return Some(Self::Blank);
+        }
+        let (keyword, rest) = line.split_once([' ', '\t'])?;
+        let rest = rest.trim();
+        match keyword {
+            "user" => Some(Self::User(rest)),
+            "topic" | "pattern" => {
+                let (access, filter) = access_and_filter(rest)?;
+                Some(Self::Rule {
+                    pattern: keyword == "pattern",
+                    access,
+                    filter,
+                })
+            }
+            _ => None,
+        }
     }
 }
 
@@ -184,40 +248,38 @@ impl AclFile {
         let mut user: Option<Box<str>> = None;
         for (index, line) in text.lines().enumerate() {
             let line_no = index + 1;
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let syntax = || AclFileError::Syntax {
+            let line = Line::read(line).ok_or_else(|| AclFileError::Syntax {
                 path: path.to_owned(),
                 line: line_no,
-            };
-            let (keyword, rest) = line.split_once([' ', '\t']).ok_or_else(syntax)?;
-            let rest = rest.trim();
-            match keyword {
-                "user" => {
-                    let name: Box<str> = rest.into();
+            })?;
+            match line {
+                Line::Blank => {}
+                Line::User(name) => {
+                    let name: Box<str> = name.into();
                     acl.users.entry(name.clone()).or_default();
                     user = Some(name);
                 }
-                "topic" | "pattern" => {
-                    let rule = rule(rest).ok_or_else(syntax)?;
-                    TopicFilter::new(rule.filter.to_string()).map_err(|source| {
-                        AclFileError::Filter {
-                            path: path.to_owned(),
-                            line: line_no,
-                            filter: rule.filter.to_string(),
-                            source,
-                        }
+                Line::Rule {
+                    pattern,
+                    access,
+                    filter,
+                } => {
+                    TopicFilter::new(filter.to_owned()).map_err(|source| AclFileError::Filter {
+                        path: path.to_owned(),
+                        line: line_no,
+                        filter: filter.to_owned(),
+                        source,
                     })?;
-                    let list = match (keyword, &user) {
-                        ("pattern", _) => &mut acl.patterns,
-                        (_, Some(name)) => acl.users.entry(name.clone()).or_default(),
-                        (_, None) => &mut acl.anonymous,
+                    let list = match (pattern, &user) {
+                        (true, _) => &mut acl.patterns,
+                        (false, Some(name)) => acl.users.entry(name.clone()).or_default(),
+                        (false, None) => &mut acl.anonymous,
                     };
-                    list.push(rule);
+                    list.push(Rule {
+                        access,
+                        filter: filter.into(),
+                    });
                 }
-                _ => return Err(syntax()),
             }
         }
         Ok(acl)
@@ -288,24 +350,14 @@ impl AclFile {
     }
 }
 
-/// `[access] filter` after `topic` or `pattern`.
-fn rule(rest: &str) -> Option<Rule> {
+/// `[access] filter` after `topic` or `pattern`; `None` without a filter.
+fn access_and_filter(rest: &str) -> Option<(Access, &str)> {
     let (first, after) = rest.split_once([' ', '\t']).unwrap_or((rest, ""));
-    let access = match first {
-        "read" => Some(Access::Read),
-        "write" => Some(Access::Write),
-        "readwrite" => Some(Access::ReadWrite),
-        "deny" => Some(Access::Deny),
-        _ => None,
-    };
-    let (access, filter) = match access {
+    let (access, filter) = match Access::from_keyword(first) {
         Some(access) => (access, after.trim()),
         None => (Access::ReadWrite, rest),
     };
-    (!filter.is_empty()).then(|| Rule {
-        access,
-        filter: filter.into(),
-    })
+    (!filter.is_empty()).then_some((access, filter))
 }
 
 fn verdict(access: Access, rule: &str, want: Want, target: &str) -> Verdict {

@@ -3,7 +3,9 @@
 //! - [`hash`]: Mosquitto's `$6$` / `$7$` hashes (read unchanged) and argon2id.
 //! - [`file`]: the password file, Mosquitto's format.
 //! - [`passwd`]: `courtier passwd`, the `mosquitto_passwd` equivalent.
-//! - [`acl`]: authorization, Mosquitto's ACL file.
+//! - [`acl`]: authorization, Mosquitto's ACL file; [`acl_edit`]: one rule
+//!   added or removed (the admin API), the rest of the file kept.
+//! - [`replace`]: files replaced atomically (temporary file, rename).
 //! - [`access`]: the policy in force (both files), replaced whole on reload.
 //! - [`throttle`]: slowing down addresses that keep failing to authenticate.
 //!
@@ -14,9 +16,11 @@
 
 pub mod access;
 pub mod acl;
+pub mod acl_edit;
 pub mod file;
 pub mod hash;
 pub mod passwd;
+pub mod replace;
 pub mod throttle;
 
 use std::net::SocketAddr;

@@ -4,11 +4,12 @@
 //! atomically (temporary file in the same directory, fsync, rename) and is
 //! readable by its owner only (0600).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use super::file::entry;
 use super::hash::StoredHash;
+use super::replace;
 
 /// `courtier passwd [-c] [-b] FILE USER [PASSWORD]` / `courtier passwd -D FILE USER`.
 #[derive(Debug, Clone, clap::Args)]
@@ -100,7 +101,8 @@ pub fn edit(
     if password.is_none() && !found {
         return Err(PasswdError::NotFound(file.to_owned(), user.to_owned()));
     }
-    write_atomically(file, text.as_bytes()).map_err(io)?;
+    // Private: the file holds password hashes.
+    replace::write_atomically(file, text.as_bytes(), 0o600).map_err(io)?;
     Ok(found)
 }
 
@@ -156,42 +158,6 @@ fn prompt_twice() -> Result<String, PasswdError> {
     }
 }
 
-/// Write `bytes` to a 0600 temporary file beside `path`, fsync it and rename
-/// it over `path`: readers see the old file or the new one, never half.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        // `mode` only applies to new files: force it if a stale one existed.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,24 +179,5 @@ mod tests {
                 "{text:?} {user} {line:?}"
             );
         }
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn written_file_is_private_and_complete() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("pw");
-        std::fs::write(&path, "old\n").expect("write");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        write_atomically(&path, b"new\n").expect("write");
-        assert_eq!(std::fs::read_to_string(&path).expect("read"), "new\n");
-        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(
-            std::fs::read_dir(dir.path()).expect("ls").count(),
-            1,
-            "no temp left"
-        );
     }
 }

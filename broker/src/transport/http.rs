@@ -26,7 +26,6 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 use tower_http::services::ServeDir;
 
 use super::Peer;
@@ -58,7 +57,7 @@ struct HttpState {
 /// Serve HTTP (HTTPS with `tls`) on `listener` until `stop` turns true.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<super::tls::TlsConfigSlot>>,
     broker: Arc<Broker>,
     budget: ConnectionBudget,
     stop: watch::Receiver<bool>,

@@ -13,12 +13,11 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
-use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_util::either::Either;
 
 use super::Peer;
-use super::tls::peer_common_name;
+use super::tls::{TlsConfigSlot, peer_common_name};
 
 /// TLS handshakes in progress per listener. Past this the accept loop
 /// waits, and new connections wait in the kernel's backlog: bounded work
@@ -40,11 +39,12 @@ pub struct HttpListener {
 }
 
 impl HttpListener {
-    /// Start accepting on `listener` (TLS with `tls`) until `stop` turns
-    /// true. A handshake must finish within `handshake_timeout`.
+    /// Start accepting on `listener` (TLS with the configuration in force
+    /// in `tls` at each accept) until `stop` turns true. A handshake must
+    /// finish within `handshake_timeout`.
     pub fn start(
         listener: TcpListener,
-        tls: Option<TlsAcceptor>,
+        tls: Option<Arc<TlsConfigSlot>>,
         handshake_timeout: Duration,
         stop: watch::Receiver<bool>,
     ) -> io::Result<Self> {
@@ -57,7 +57,7 @@ impl HttpListener {
 
 async fn accept_loop(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<TlsConfigSlot>>,
     handshake_timeout: Duration,
     tx: mpsc::Sender<(HttpIo, Peer)>,
     mut stop: watch::Receiver<bool>,
@@ -71,7 +71,7 @@ async fn accept_loop(
             _ = stop.changed() => return,
             pair = super::accept(&listener) => pair,
         };
-        let Some(acceptor) = tls.clone() else {
+        let Some(acceptor) = tls.as_ref().map(|slot| slot.acceptor()) else {
             if tx
                 .send((Either::Left(tcp), Peer::from(addr)))
                 .await

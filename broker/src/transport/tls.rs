@@ -1,7 +1,7 @@
-//! TLS with rustls (ring provider): the server configuration for the `--tls`
-//! and `--https` listeners from PEM files, the server certificate in a
-//! [`CertSlot`] that reloads replace, and the verified client certificate's
-//! name. The client CA is read once, at start.
+//! TLS with rustls (ring provider): the server configurations for the
+//! `--tls` and `--https` listeners from PEM files, kept in [`ServerTls`] so
+//! that a reload replaces them (certificate, key and client CA together),
+//! and the verified client certificate's name.
 //!
 //! Every failure is one [`TlsError`] line that names the flag (or config
 //! key), the file and the fix, so a wrong path is found before any client
@@ -14,9 +14,11 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
-use rustls::sign::CertifiedKey;
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{RootCertStore, ServerConfig};
+use tokio_rustls::TlsAcceptor;
 
 use super::x509;
 
@@ -151,66 +153,103 @@ fn root_store(flag: &'static str, path: &Path) -> Result<RootCertStore, TlsError
     Ok(roots)
 }
 
-/// The server configuration for `files`. `alpn` lists the protocols
-/// offered in ALPN (`http/1.1` for WSS, so WebSocket upgrades stay on
-/// HTTP/1.1; none for MQTT over TLS).
-///
-/// The certificate comes from `cert`, shared by every listener, so that
-/// [`CertSlot::reload`] rotates it for all of them at once.
-pub fn server_config(
-    files: &TlsFiles,
-    alpn: &[&[u8]],
-    cert: Arc<CertSlot>,
-) -> Result<Arc<ServerConfig>, TlsError> {
-    let builder = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|cause| TlsError::Rustls {
-            what: "TLS protocol versions",
-            cause,
-        })?;
-    let builder = match &files.client_ca {
-        None => builder.with_no_client_auth(),
-        Some(ca) => {
-            let roots = root_store("--client-ca", ca)?;
-            // The default builder requires a certificate: an anonymous
-            // client is refused during the handshake.
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                .build()
-                .map_err(|e| TlsError::ClientCa {
-                    path: ca.clone(),
-                    problem: e.to_string(),
-                })?;
-            builder.with_client_cert_verifier(verifier)
-        }
-    };
-    let mut config = builder.with_cert_resolver(cert);
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    Ok(Arc::new(config))
+/// The verifier of client certificates signed by the CA in `ca`.
+fn client_verifier(ca: &Path) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
+    let roots = root_store("--client-ca", ca)?;
+    // The default builder requires a certificate: an anonymous client is
+    // refused during the handshake.
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|e| TlsError::ClientCa {
+            path: ca.to_owned(),
+            problem: e.to_string(),
+        })
 }
 
-/// The server certificate in force. Handshakes read it; a reload replaces
-/// it, so certificates rotate without a restart and without touching
-/// established connections.
-#[derive(Debug)]
-pub struct CertSlot(RwLock<Arc<CertifiedKey>>);
+/// The ALPN protocols of the `--https` listeners: WebSocket upgrades stay
+/// on HTTP/1.1. MQTT over TLS offers none.
+const HTTPS_ALPN: &[u8] = b"http/1.1";
 
-impl CertSlot {
-    /// Load `cert` and `key`, checking that they belong together.
-    pub fn load(files: &TlsFiles) -> Result<Self, TlsError> {
-        Ok(Self(RwLock::new(certified_key(files)?)))
+/// The configurations for both kinds of TLS listener, from the files as
+/// they are now: nothing is half-loaded, the files are read once for both.
+fn server_configs(files: &TlsFiles) -> Result<[Arc<ServerConfig>; 2], TlsError> {
+    let cert = Arc::new(SingleCertAndKey::from(certified_key(files)?));
+    let verifier = files
+        .client_ca
+        .as_deref()
+        .map(client_verifier)
+        .transpose()?;
+    let build = |alpn: &[&[u8]]| {
+        let builder = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|cause| TlsError::Rustls {
+                what: "TLS protocol versions",
+                cause,
+            })?;
+        let builder = match &verifier {
+            None => builder.with_no_client_auth(),
+            Some(verifier) => builder.with_client_cert_verifier(Arc::clone(verifier)),
+        };
+        let mut config = builder.with_cert_resolver(Arc::clone(&cert) as _);
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(Arc::new(config))
+    };
+    Ok([build(&[])?, build(&[HTTPS_ALPN])?])
+}
+
+/// The configuration one kind of TLS listener accepts with. A reload
+/// replaces it; each accepted connection takes the one in force.
+#[derive(Debug)]
+pub struct TlsConfigSlot(RwLock<Arc<ServerConfig>>);
+
+impl TlsConfigSlot {
+    /// An acceptor with the configuration in force, for one handshake.
+    pub fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(Arc::clone(&self.0.read()))
+    }
+}
+
+/// The TLS settings of every TLS listener: the server certificate and key,
+/// and the CA client certificates must chain to. A reload builds new
+/// configurations from the files and puts them in force for the next
+/// handshakes; established connections keep theirs. A new configuration
+/// also starts an empty session cache, so no session resumed after a reload
+/// skips the new CA's verdict.
+#[derive(Debug)]
+pub struct ServerTls {
+    files: TlsFiles,
+    /// For `--tls` listeners (MQTT over TLS).
+    pub mqtt: Arc<TlsConfigSlot>,
+    /// For `--https` listeners (ALPN `http/1.1`).
+    pub https: Arc<TlsConfigSlot>,
+}
+
+impl ServerTls {
+    /// Load the files, checking that certificate and key belong together.
+    pub fn load(files: TlsFiles) -> Result<Self, TlsError> {
+        let [mqtt, https] = server_configs(&files)?;
+        let slot = |config| Arc::new(TlsConfigSlot(RwLock::new(config)));
+        Ok(Self {
+            files,
+            mqtt: slot(mqtt),
+            https: slot(https),
+        })
     }
 
-    /// Load the files again; on error the certificate in force stays.
-    pub fn reload(&self, files: &TlsFiles) -> Result<(), TlsError> {
-        let key = certified_key(files)?;
-        *self.0.write() = key;
+    /// Load the files again; on error the configurations in force stay.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let [mqtt, https] = server_configs(&self.files)?;
+        *self.mqtt.0.write() = mqtt;
+        *self.https.0.write() = https;
         Ok(())
     }
-}
 
-impl ResolvesServerCert for CertSlot {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(Arc::clone(&self.0.read()))
+    /// The files a reload reads.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        [&self.files.cert, &self.files.key]
+            .into_iter()
+            .chain(&self.files.client_ca)
+            .map(PathBuf::as_path)
     }
 }
 
@@ -247,7 +286,7 @@ mod tests {
     #[test]
     fn a_missing_file_names_the_flag_and_the_path() {
         let dir = std::env::temp_dir();
-        let err = CertSlot::load(&files(&dir, "no-such-cert.pem", "k.pem")).unwrap_err();
+        let err = ServerTls::load(files(&dir, "no-such-cert.pem", "k.pem")).unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("--cert "), "{text}");
         assert!(text.contains("no-such-cert.pem"), "{text}");
@@ -259,7 +298,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("courtier-tls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(dir.join("junk.pem"), "not a certificate\n").expect("write");
-        let err = CertSlot::load(&files(&dir, "junk.pem", "k.pem")).unwrap_err();
+        let err = ServerTls::load(files(&dir, "junk.pem", "k.pem")).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("junk.pem"), "{text}");
         assert!(text.contains("BEGIN CERTIFICATE"), "{text}");

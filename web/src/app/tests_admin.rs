@@ -1,16 +1,18 @@
 //! Browser tests of the Admin section without a broker: the header's view toggle, the token
 //! form, a clients table rendered from a reducer state (sorting by a header), the dashboard's
-//! tiles and rate charts, the retained browser, and the password rules ticking as the user types.
+//! tiles and rate charts, the retained browser, the password rules ticking as the user types,
+//! the sessions table, and the ACL tab (rules listed, a bad rule stopped before sending).
 
 use std::rc::Rc;
 
 use courtier_web::model::admin::{AdminAction, AdminState, AdminTab};
+use courtier_web::model::admin_acl::{AclListing, AclRule};
 use courtier_web::model::admin_wire::{
-    ClientView, Listing, Overview, RetainedListing, RetainedView,
+    ClientView, Listing, Overview, RetainedListing, RetainedView, SessionView,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
-use web_sys::{Element, HtmlInputElement};
+use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::admin::{AdminProvider, AdminView};
@@ -56,6 +58,14 @@ async fn type_into(root: &Element, selector: &str, value: &str) {
     input.set_value(value);
     let event = web_sys::InputEvent::new("input").expect("an input event");
     input.dispatch_event(&event).expect("dispatch");
+    yew::scheduler::flush().await;
+}
+
+async fn choose(root: &Element, selector: &str, value: &str) {
+    let select = find(root, selector).unchecked_into::<HtmlSelectElement>();
+    select.set_value(value);
+    let event = web_sys::Event::new("change").expect("a change event");
+    select.dispatch_event(&event).expect("dispatch");
     yew::scheduler::flush().await;
 }
 
@@ -278,5 +288,81 @@ async fn the_retained_browser_lists_text_and_binary_payloads_and_says_when_more_
         root.query_selector("[aria-label='Delete retained home/raw']")
             .expect("query")
             .is_some()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_sessions_tab_lists_connected_and_offline_sessions() {
+    let mut state = signed_in(AdminTab::Sessions);
+    state.apply(AdminAction::Sessions(Listing {
+        total: 2,
+        items: vec![
+            SessionView {
+                client_id: "a".into(),
+                connected: true,
+                expiry_interval: Some(0),
+                ..SessionView::default()
+            },
+            SessionView {
+                client_id: "b".into(),
+                expiry_interval: Some(3600),
+                expires_in: Some(90),
+                queued: 4,
+                ..SessionView::default()
+            },
+        ],
+        next: None,
+    }));
+    let root = mount_admin(state).await;
+    assert_eq!(text(&root, "#sessions-count"), "2 sessions");
+    assert_eq!(text(&root, "tr[data-client='a'] .state"), "connected");
+    assert_eq!(text(&root, "tr[data-client='b'] .state"), "offline");
+    assert_eq!(
+        text(&root, "tr[data-client='b'] td:nth-of-type(2)"),
+        "in 1m30s"
+    );
+    assert_eq!(text(&root, "tr[data-client='b'] td:nth-of-type(4)"), "4");
+}
+
+#[wasm_bindgen_test]
+async fn the_acl_tab_lists_rules_and_stops_a_bad_rule_before_sending() {
+    let mut state = signed_in(AdminTab::Acl);
+    let off = mount_admin(state.clone()).await;
+    assert!(text(&off, "#acl-off").contains("--acl-file"));
+
+    state.apply(AdminAction::Acl(AclListing {
+        configured: true,
+        total: 1,
+        rules: vec![AclRule {
+            kind: "topic".into(),
+            user: Some("dev".into()),
+            access: "read".into(),
+            filter: "sensors/#".into(),
+        }],
+    }));
+    let root = mount_admin(state).await;
+    assert_eq!(text(&root, "#acl-count"), "Rules (1)");
+    let row = "tr[data-rule='topic read sensors/# for user dev']";
+    assert_eq!(text(&root, &format!("{row} th")), "user dev");
+    assert!(
+        root.query_selector("[aria-label='Delete rule topic read sensors/# for user dev']")
+            .expect("query")
+            .is_some()
+    );
+    // A pattern is every client's: a user with it is stopped in the page.
+    choose(&root, "#new-rule-kind", "pattern").await;
+    type_into(&root, "#new-rule-user", "dev").await;
+    type_into(&root, "#new-rule-filter", "devices/%c/#").await;
+    click(&root, "#add-rule").await;
+    assert!(
+        text(&root, "#admin-error").starts_with("User: a pattern applies to every client"),
+        "{}",
+        text(&root, "#admin-error")
+    );
+    assert_eq!(
+        find(&root, "#new-rule-kind")
+            .unchecked_into::<HtmlSelectElement>()
+            .value(),
+        "pattern"
     );
 }

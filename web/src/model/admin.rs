@@ -7,12 +7,16 @@
 //! - [`super::admin_rates`]: message rates from successive overview polls.
 //! - [`super::admin_table`]: the clients table's order.
 //! - [`super::admin_users`]: the add-user form and its password rules.
+//! - [`super::admin_acl`]: the ACL rules and the add-rule form.
 //! - this file: [`AdminState`], [`AdminAction`] and [`AdminState::apply`].
 
+use super::admin_acl::{AclListing, AclRule, NewRule};
 use super::admin_rates::Rates;
 use super::admin_table::{ClientColumn, ClientSort};
 use super::admin_users::NewUser;
-use super::admin_wire::{AdminError, ClientView, Listing, Overview, RetainedListing, UsersListing};
+use super::admin_wire::{
+    AdminError, ClientView, Listing, Overview, RetainedListing, SessionView, UsersListing,
+};
 
 /// The retained browser's filter when the section opens: every topic.
 pub const DEFAULT_RETAINED_FILTER: &str = "#";
@@ -25,19 +29,25 @@ pub enum AdminTab {
     Dashboard,
     /// Connected clients, with kick.
     Clients,
+    /// Sessions, connected or kept offline.
+    Sessions,
     /// Retained messages, with delete.
     Retained,
     /// Users of the password file.
     Users,
+    /// Rules of the ACL file.
+    Acl,
 }
 
 impl AdminTab {
     /// Every tab with its label, in order.
-    pub const ALL: [(Self, &'static str); 4] = [
+    pub const ALL: [(Self, &'static str); 6] = [
         (Self::Dashboard, "Dashboard"),
         (Self::Clients, "Clients"),
+        (Self::Sessions, "Sessions"),
         (Self::Retained, "Retained"),
         (Self::Users, "Users"),
+        (Self::Acl, "ACL"),
     ];
 }
 
@@ -72,6 +82,12 @@ pub struct AdminState {
     pub users: UsersListing,
     /// The add-user form.
     pub new_user: NewUser,
+    /// Sessions, as last listed.
+    pub sessions: Listing<SessionView>,
+    /// The ACL rules, as last listed.
+    pub acl: AclListing,
+    /// The add-rule form.
+    pub new_rule: NewRule,
 }
 
 impl Default for AdminState {
@@ -91,6 +107,9 @@ impl Default for AdminState {
             retained: RetainedListing::default(),
             users: UsersListing::default(),
             new_user: NewUser::default(),
+            sessions: Listing::default(),
+            acl: AclListing::default(),
+            new_rule: NewRule::default(),
         }
     }
 }
@@ -129,6 +148,14 @@ pub enum AdminAction {
     EditNewUser(NewUser),
     /// The user was added: the form empties.
     UserAdded(String),
+    /// The sessions list came back.
+    Sessions(Listing<SessionView>),
+    /// The ACL rules came back.
+    Acl(AclListing),
+    /// The add-rule form was edited.
+    EditNewRule(NewRule),
+    /// The rule was added: the filter empties, the rest stays for the next rule.
+    RuleAdded(AclRule),
     /// Something worked; say so.
     Done(String),
 }
@@ -180,6 +207,14 @@ impl AdminState {
                 self.new_user = NewUser::default();
                 self.error = None;
                 self.done = Some(format!("User {username} added"));
+            }
+            AdminAction::Sessions(sessions) => self.sessions = sessions,
+            AdminAction::Acl(acl) => self.acl = acl,
+            AdminAction::EditNewRule(form) => self.new_rule = form,
+            AdminAction::RuleAdded(rule) => {
+                self.new_rule.filter.clear();
+                self.error = None;
+                self.done = Some(format!("Rule {} added", rule.describe()));
             }
             AdminAction::Done(words) => {
                 self.error = None;
@@ -322,5 +357,44 @@ mod tests {
             .map(|c| c.client_id.as_str())
             .collect();
         assert_eq!(ids, ["b", "a"]);
+    }
+
+    #[test]
+    fn adding_a_rule_keeps_the_form_but_its_filter() {
+        let mut state = AdminState::default();
+        let form = NewRule {
+            user: "dev".into(),
+            pattern: false,
+            access: "write".into(),
+            filter: "sensors/#".into(),
+        };
+        state.apply(AdminAction::EditNewRule(form.clone()));
+        state.apply(AdminAction::Failed(AdminError::Invalid("x".into())));
+        let rule = form.check().expect("valid");
+        state.apply(AdminAction::RuleAdded(rule));
+        assert_eq!(
+            state.new_rule,
+            NewRule {
+                filter: String::new(),
+                ..form
+            }
+        );
+        assert_eq!(state.error, None);
+        assert_eq!(
+            state.done.as_deref(),
+            Some("Rule topic write sensors/# for user dev added")
+        );
+        state.apply(AdminAction::Acl(AclListing {
+            configured: true,
+            total: 0,
+            rules: Vec::new(),
+        }));
+        assert!(state.acl.configured);
+        state.apply(AdminAction::Sessions(Listing {
+            total: 1,
+            items: vec![SessionView::default()],
+            next: None,
+        }));
+        assert_eq!(state.sessions.total, 1);
     }
 }

@@ -116,6 +116,42 @@ pub struct ClientView {
     pub inflight: usize,
 }
 
+/// `GET /api/v1/sessions`: one session, connected or kept for a client that may come back.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+pub struct SessionView {
+    /// The client identifier.
+    pub client_id: String,
+    /// Whether a connection is attached.
+    pub connected: bool,
+    /// Session Expiry Interval, seconds; `None`: never expires.
+    pub expiry_interval: Option<u32>,
+    /// Offline: seconds until it expires, if it does.
+    pub expires_in: Option<u64>,
+    /// Messages queued, not yet sent.
+    pub queued: usize,
+    /// QoS 1/2 messages sent and not yet acknowledged.
+    pub inflight: usize,
+    /// Its subscriptions.
+    pub subscriptions: usize,
+    /// Messages meant for it and dropped.
+    pub dropped: u32,
+}
+
+impl SessionView {
+    /// When the session ends, in words.
+    pub fn expiry(&self) -> String {
+        let after = |s: u64| crate::model::chart::duration(s * 1000);
+        match (self.connected, self.expiry_interval, self.expires_in) {
+            (_, None, _) => "never".to_owned(),
+            (true, Some(0), _) => "when it disconnects".to_owned(),
+            (true, Some(s), _) => format!("{} after it disconnects", after(u64::from(s))),
+            (false, Some(_), Some(left)) => format!("in {}", after(left)),
+            (false, Some(_), None) => "soon".to_owned(),
+        }
+    }
+}
+
 /// `GET /api/v1/retained`: one retained message.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default)]
@@ -369,9 +405,36 @@ mod tests {
         )
         .expect("decodes");
         assert_eq!((users.total, users.items.len()), (2, 2));
+        let sessions: Listing<SessionView> = decode(
+            200,
+            r#"{"total":1,"items":[{"client_id":"a","connected":false,"expiry_interval":3600,"expires_in":90,"queued":2,"inflight":0,"subscriptions":1,"dropped":0}],"next":null}"#,
+        )
+        .expect("decodes");
+        assert_eq!(sessions.items[0].expiry(), "in 1m30s");
         let bad = decode::<Overview>(200, "not json").expect_err("bad");
         assert!(matches!(bad, AdminError::BadAnswer(_)));
         assert_eq!(decode::<Overview>(401, ""), Err(AdminError::WrongToken));
+    }
+
+    #[test]
+    fn session_expiry_reads_as_words() {
+        let session = |connected, expiry_interval, expires_in| SessionView {
+            connected,
+            expiry_interval,
+            expires_in,
+            ..SessionView::default()
+        };
+        let cases = [
+            (session(true, None, None), "never"),
+            (session(false, None, None), "never"),
+            (session(true, Some(0), None), "when it disconnects"),
+            (session(true, Some(300), None), "5m after it disconnects"),
+            (session(false, Some(300), Some(42)), "in 42s"),
+            (session(false, Some(300), None), "soon"),
+        ];
+        for (view, words) in cases {
+            assert_eq!(view.expiry(), words, "{view:?}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - this file: [`AppState`], [`Action`] and [`AppState::apply`].
 
 pub mod admin;
+pub mod admin_acl;
 pub mod admin_rates;
 pub mod admin_table;
 pub mod admin_users;

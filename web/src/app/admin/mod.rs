@@ -1,5 +1,5 @@
-//! The Admin section: the broker's admin API behind a token form, in four tabs (dashboard,
-//! clients, retained messages, users).
+//! The Admin section: the broker's admin API behind a token form, in six tabs (dashboard,
+//! clients, sessions, retained messages, users, ACL rules).
 //!
 //! [`AdminProvider`] owns the [`AdminState`] reducer and the API's address; components reach
 //! both through [`use_admin`]. While signed in, the open tab is kept fresh: the overview every
@@ -10,9 +10,11 @@
 //! The token lives in `sessionStorage` only: it survives a reload of the tab, never reaches
 //! the saved connection profiles, and goes with the browser tab.
 
+mod acl;
 mod clients;
 mod dashboard;
 mod retained;
+mod sessions;
 mod token;
 mod users;
 
@@ -22,6 +24,7 @@ use std::rc::Rc;
 
 use courtier_web::admin_api::AdminApi;
 use courtier_web::model::admin::{AdminAction, AdminState, AdminTab};
+use courtier_web::model::admin_acl::AclRule;
 use courtier_web::model::admin_wire::AdminError;
 use gloo::storage::{SessionStorage, Storage};
 use gloo::timers::callback::Interval;
@@ -139,29 +142,36 @@ impl AdminCtx {
         self.dispatch(AdminAction::SignOut);
     }
 
+    /// Sends a change with `request`; once the broker made it, reads `tab`'s list again and
+    /// applies `done` (which says what happened).
+    fn change<F>(&self, request: impl FnOnce(AdminApi) -> F, tab: AdminTab, done: AdminAction)
+    where
+        F: Future<Output = Result<(), AdminError>> + 'static,
+    {
+        let ctx = self.clone();
+        self.run(request, move |()| {
+            ctx.refresh(tab);
+            done
+        });
+    }
+
     /// Closes the connection of `client_id`, then lists the clients again.
     pub(crate) fn kick(&self, client_id: String) {
-        let ctx = self.clone();
-        let id_sent = client_id.clone();
-        self.run(
-            move |api| async move { api.kick(&id_sent).await },
-            move |()| {
-                ctx.refresh(AdminTab::Clients);
-                AdminAction::Done(format!("Client {client_id} kicked"))
-            },
+        let done = AdminAction::Done(format!("Client {client_id} kicked"));
+        self.change(
+            move |api| async move { api.kick(&client_id).await },
+            AdminTab::Clients,
+            done,
         );
     }
 
     /// Deletes the retained message of `topic`, then lists them again.
     pub(crate) fn delete_retained(&self, topic: String) {
-        let ctx = self.clone();
-        let topic_sent = topic.clone();
-        self.run(
-            move |api| async move { api.delete_retained(&topic_sent).await },
-            move |()| {
-                ctx.refresh(AdminTab::Retained);
-                AdminAction::Done(format!("Retained message of {topic} deleted"))
-            },
+        let done = AdminAction::Done(format!("Retained message of {topic} deleted"));
+        self.change(
+            move |api| async move { api.delete_retained(&topic).await },
+            AdminTab::Retained,
+            done,
         );
     }
 
@@ -171,27 +181,45 @@ impl AdminCtx {
             Ok((u, p)) => (u.to_owned(), p.to_owned()),
             Err(words) => return self.dispatch(AdminAction::Failed(AdminError::Invalid(words))),
         };
-        let ctx = self.clone();
-        let username_sent = username.clone();
-        self.run(
-            move |api| async move { api.add_user(&username_sent, &password).await },
-            move |()| {
-                ctx.refresh(AdminTab::Users);
-                AdminAction::UserAdded(username)
-            },
+        let done = AdminAction::UserAdded(username.clone());
+        self.change(
+            move |api| async move { api.add_user(&username, &password).await },
+            AdminTab::Users,
+            done,
         );
     }
 
     /// Deletes `username` from the password file, then lists users again.
     pub(crate) fn delete_user(&self, username: String) {
-        let ctx = self.clone();
-        let username_sent = username.clone();
-        self.run(
-            move |api| async move { api.delete_user(&username_sent).await },
-            move |()| {
-                ctx.refresh(AdminTab::Users);
-                AdminAction::Done(format!("User {username} deleted"))
-            },
+        let done = AdminAction::Done(format!("User {username} deleted"));
+        self.change(
+            move |api| async move { api.delete_user(&username).await },
+            AdminTab::Users,
+            done,
+        );
+    }
+
+    /// Adds the rule of the add-rule form if the broker would take it, then lists rules again.
+    pub(crate) fn add_rule(&self) {
+        let rule = match self.admin().new_rule.check() {
+            Ok(rule) => rule,
+            Err(words) => return self.dispatch(AdminAction::Failed(AdminError::Invalid(words))),
+        };
+        let done = AdminAction::RuleAdded(rule.clone());
+        self.change(
+            move |api| async move { api.add_rule(&rule).await },
+            AdminTab::Acl,
+            done,
+        );
+    }
+
+    /// Deletes `rule` from the ACL file, then lists rules again.
+    pub(crate) fn delete_rule(&self, rule: AclRule) {
+        let done = AdminAction::Done(format!("Rule {} deleted", rule.describe()));
+        self.change(
+            move |api| async move { api.delete_rule(&rule).await },
+            AdminTab::Acl,
+            done,
         );
     }
 
@@ -212,7 +240,12 @@ impl AdminCtx {
                     AdminAction::Retained,
                 )
             }
+            AdminTab::Sessions => self.run(
+                |api| async move { api.sessions().await },
+                AdminAction::Sessions,
+            ),
             AdminTab::Users => self.run(|api| async move { api.users().await }, AdminAction::Users),
+            AdminTab::Acl => self.run(|api| async move { api.acl().await }, AdminAction::Acl),
         }
     }
 }
@@ -323,7 +356,9 @@ pub(crate) fn AdminView() -> Html {
         AdminTab::Dashboard => html! { <dashboard::Dashboard /> },
         AdminTab::Clients => html! { <clients::ClientsTable /> },
         AdminTab::Retained => html! { <retained::RetainedBrowser /> },
+        AdminTab::Sessions => html! { <sessions::SessionsTable /> },
         AdminTab::Users => html! { <users::UsersPanel /> },
+        AdminTab::Acl => html! { <acl::AclPanel /> },
     };
     html! {
         <section class="admin panel" aria-labelledby="admin-title">
