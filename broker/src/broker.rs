@@ -19,7 +19,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::config::Config;
 use crate::message::Message;
-use crate::metrics::Metrics;
+use crate::metrics::{DropReason, Metrics};
 use crate::retained::{Retained, RetainedStore, forget_committed};
 use crate::router::{Delivery, SubscriptionTree};
 use crate::session::queue::Outgoing;
@@ -219,7 +219,7 @@ impl Broker {
         client_id: &ClientKey,
         clean_start: bool,
         expiry_interval: u32,
-        window: usize,
+        window: u16,
         conn: ConnHandle,
     ) -> Attached {
         let mut discarded = None;
@@ -330,6 +330,17 @@ impl Broker {
                     will_at = Some(at);
                 }
                 st.save(&session.client_id, crate::store::wall_ms(), &self.store);
+                // Offline, its queued messages live on disk only (they
+                // are stored; QoS 0 is not kept for offline sessions).
+                if self.store.is_enabled() && st.persistent() {
+                    let dropped = st.queue.spill();
+                    for _ in 0..dropped {
+                        self.metrics.dropped(DropReason::OfflineQos0);
+                    }
+                    st.dropped = st
+                        .dropped
+                        .saturating_add(u32::try_from(dropped).unwrap_or(u32::MAX));
+                }
             }
             (owned, st.expiry_interval, st.generation, will_at)
         };

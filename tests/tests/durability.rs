@@ -595,3 +595,39 @@ async fn retained_messages_on_disk_arrive_whole_before_and_after_kill_9() {
     let broker = start_broker_in(dir.path(), &SMALL_QUEUE);
     check_retained(broker.addr, N, "after the restart").await;
 }
+
+/// An offline persistent session's queue lives on disk (a marker per
+/// message in memory) and is read back when its client returns: every
+/// message arrives once, in publish order per topic, with no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_queue_read_back_from_disk_arrives_in_order() {
+    const N: u32 = 2000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = start(&dir);
+    let sub = || persistent(V5, "away", 3600);
+    subscribe_and_leave(broker.addr, sub(), "d/#").await;
+    let (mut p, _) = RawClient::connect(broker.addr, connect_packet(V5, "pub")).await;
+    publish_acked(&mut p, "d/1", 0, N, QoS::AtLeastOnce).await;
+    publish_acked(&mut p, "d/2", 0, N, QoS::ExactlyOnce).await;
+
+    let (mut c, connack) = RawClient::connect(broker.addr, sub()).await;
+    assert!(session_present(&connack));
+    let mut next: HashMap<String, u32> = HashMap::new();
+    while next.get("d/1") != Some(&N) || next.get("d/2") != Some(&N) {
+        let packet = c.recv().await;
+        if let Packet::Publish(m) = &packet {
+            let expected = next.entry(m.topic.to_string()).or_default();
+            assert_eq!(seq_of(m), *expected, "{} out of order or repeated", m.topic);
+            *expected += 1;
+        }
+        take(&mut c, &mut HashMap::new(), packet).await;
+    }
+    // The last QoS 2 flows finish; nothing else may come.
+    while let Ok(Some(packet)) = c.next_within(Duration::from_millis(300)).await {
+        assert!(
+            !matches!(packet, Packet::Publish(_)),
+            "more than was published: {packet:?}"
+        );
+        take(&mut c, &mut HashMap::new(), packet).await;
+    }
+}

@@ -237,7 +237,7 @@ pub(super) fn accept(
         .properties
         .receive_maximum
         .map_or(u16::MAX, NonZeroU16::get);
-    let window = usize::from(client_receive_max.min(cfg.max_inflight));
+    let window = client_receive_max.min(cfg.max_inflight);
     let link = Arc::new(ConnLink::new(ClientInfo {
         peer: peer.addr,
         user,

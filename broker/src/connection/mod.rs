@@ -236,6 +236,15 @@ where
         let _ = io.stream.shutdown().await;
         return None;
     }
+    // A session resumed from offline has its queued messages on disk:
+    // read them back first (off the async workers), so it is attached
+    // with an ordinary queue.
+    if !connect.clean_start
+        && !connect.client_id.is_empty()
+        && let Err(e) = broker.resume_spilled(&connect.client_id).await
+    {
+        tracing::error!(error = %e, client = %connect.client_id, "queued messages could not be read back");
+    }
     // The box goes in whole: moved out of here, its allocation would live
     // until this function returns (a partly moved `Box` is freed at scope end).
     let conn = connect::accept(broker, connect, &peer, Instant::now(), &mut io.wbuf);

@@ -116,7 +116,7 @@ pub struct SessionState {
     /// When the client disconnected, Unix ms as last saved; 0 while connected.
     pub disconnected_at: u64,
     /// The client's Receive Maximum capped by `max_inflight`: the outbound window.
-    pub window: usize,
+    pub window: u16,
     /// Set when the session has been discarded; late deliveries are ignored.
     pub ended: bool,
     /// Messages meant for this session and dropped (queue full, QoS 0
@@ -127,6 +127,9 @@ pub struct SessionState {
     pub in_store: bool,
     /// A publisher waits for room in the queue ([`SessionShared::room`]).
     pub room_wanted: bool,
+    /// Its spilled messages are being read back for a reconnecting
+    /// client: new ones are held, not spilled, until that is done.
+    pub resuming: bool,
 }
 
 impl SessionState {
@@ -230,6 +233,7 @@ impl SessionShared {
                 dropped: 0,
                 in_store: false,
                 room_wanted: false,
+                resuming: false,
             }),
             wake: Notify::new(),
             room: Notify::new(),
@@ -311,8 +315,16 @@ impl SessionShared {
             if persist {
                 item.stored = Some(store.next_id());
             }
-            let copy = persist.then(|| item.clone());
-            let outcome = st.queue.push(item);
+            // Offline, a stored message lives on disk only: the op holds it
+            // until it is committed, the queue keeps a marker.
+            let spill = persist && st.owner.is_none() && !st.resuming && st.queue.may_spill();
+            let (outcome, copy) = match item.stored {
+                Some(id) if spill => (st.queue.push_spilled(&item, id), Some(item)),
+                _ => {
+                    let copy = persist.then(|| item.clone());
+                    (st.queue.push(item), copy)
+                }
+            };
             if outcome != PushOutcome::Queued {
                 st.dropped = st.dropped.saturating_add(1);
             }
@@ -375,7 +387,7 @@ impl SessionShared {
                 }
                 continue;
             }
-            if st.acks().inflight.len() >= st.window {
+            if st.acks().inflight.len() >= usize::from(st.window) {
                 break;
             }
             let Some(item) = st.queue.pop() else { break };

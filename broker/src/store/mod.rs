@@ -24,6 +24,7 @@
 mod codec;
 mod redb_store;
 mod restore;
+mod spill;
 
 use std::num::NonZeroU64;
 use std::path::PathBuf;
@@ -116,8 +117,13 @@ pub enum Op {
 pub struct Snapshot {
     /// Sessions by client id.
     pub sessions: Vec<(ByteString, SessionRecord)>,
-    /// Outbound messages, ordered by client id then [`StoredId`].
+    /// Outbound messages in flight (sent, not yet acknowledged), ordered
+    /// by client id then [`StoredId`].
     pub outbound: Vec<(ByteString, StoredId, OutboundState, OutboundRecord)>,
+    /// Queued messages, not read: their ids and record sizes, ordered by
+    /// client id then [`StoredId`] (read back when their client resumes
+    /// the session, [`Store::read_outbound`]).
+    pub queued: Vec<(ByteString, StoredId, u32)>,
     /// Inbound QoS 2 ids by client id.
     pub inbound: Vec<(ByteString, PacketId)>,
 }
@@ -138,6 +144,13 @@ pub trait Store: Send + Sync + 'static {
     /// The retained messages of `topics` that are stored, in no particular
     /// order (a topic whose message was removed meanwhile is skipped).
     fn read_retained(&self, topics: &[TopicName]) -> Result<Vec<Message>, StoreError>;
+    /// The outbound messages `ids` of `client`, with `stored` set, in no
+    /// particular order (an id no longer stored is skipped).
+    fn read_outbound(
+        &self,
+        client: &str,
+        ids: &[StoredId],
+    ) -> Result<Vec<OutboundRecord>, StoreError>;
     /// Apply `ops` in order, atomically and durably.
     fn commit(&self, ops: &[Op]) -> Result<(), StoreError>;
 }
@@ -223,6 +236,7 @@ impl StoreHandle {
             .outbound
             .iter()
             .map(|(_, id, _, _)| id.get())
+            .chain(snapshot.queued.iter().map(|(_, id, _)| id.get()))
             .max()
             .unwrap_or(0)
             + 1;
@@ -276,6 +290,18 @@ impl StoreHandle {
     pub fn read_retained(&self, topics: &[TopicName]) -> Result<Vec<Message>, StoreError> {
         match &self.shared {
             Some(s) if !topics.is_empty() => s.store.read_retained(topics),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// See [`Store::read_outbound`]: a blocking read, for the blocking pool.
+    pub fn read_outbound(
+        &self,
+        client: &str,
+        ids: &[StoredId],
+    ) -> Result<Vec<OutboundRecord>, StoreError> {
+        match &self.shared {
+            Some(s) if !ids.is_empty() => s.store.read_outbound(client, ids),
             _ => Ok(Vec::new()),
         }
     }

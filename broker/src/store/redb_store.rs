@@ -94,11 +94,18 @@ impl RedbStore {
             let (k, v) = row.map_err(|e| self.io(e))?;
             let (client, id) = k.value();
             let id = StoredId::new(id).ok_or_else(|| self.damaged("stored id 0"))?;
-            let item = codec::decode_outbound(v.value(), clocks).map_err(|e| self.damaged(e))?;
             let state = match states.get((client, id.get())).map_err(|e| self.io(e))? {
                 Some(s) => codec::decode_state(s.value()).map_err(|e| self.damaged(e))?,
                 None => super::OutboundState::Queued,
             };
+            // Queued messages stay on disk until their client resumes:
+            // only their size is taken, for the queue's byte limit.
+            if state == super::OutboundState::Queued {
+                let size = u32::try_from(v.value().len()).unwrap_or(u32::MAX);
+                snap.queued.push((ByteString::from(client), id, size));
+                continue;
+            }
+            let item = codec::decode_outbound(v.value(), clocks).map_err(|e| self.damaged(e))?;
             snap.outbound
                 .push((ByteString::from(client), id, state, item));
         }
@@ -124,6 +131,29 @@ impl RedbStore {
             each(topic, expires != 0 && expires <= now);
         }
         Ok(())
+    }
+
+    fn outbound_messages(
+        &self,
+        client: &str,
+        ids: &[StoredId],
+    ) -> Result<Vec<super::OutboundRecord>, StoreError> {
+        let clocks = Clocks {
+            now: Instant::now(),
+            wall: wall_ms(),
+        };
+        let tx = self.db.begin_read().map_err(|e| self.io(e))?;
+        let outbound = tx.open_table(OUTBOUND).map_err(|e| self.io(e))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = outbound.get((client, id.get())).map_err(|e| self.io(e))? {
+                let mut item =
+                    codec::decode_outbound(v.value(), clocks).map_err(|e| self.damaged(e))?;
+                item.stored = Some(*id);
+                out.push(item);
+            }
+        }
+        Ok(out)
     }
 
     fn retained_messages(&self, topics: &[TopicName]) -> Result<Vec<Message>, StoreError> {
@@ -212,6 +242,14 @@ impl Store for RedbStore {
 
     fn read_retained(&self, topics: &[TopicName]) -> Result<Vec<Message>, StoreError> {
         self.retained_messages(topics)
+    }
+
+    fn read_outbound(
+        &self,
+        client: &str,
+        ids: &[StoredId],
+    ) -> Result<Vec<super::OutboundRecord>, StoreError> {
+        self.outbound_messages(client, ids)
     }
 
     fn commit(&self, ops: &[Op]) -> Result<(), StoreError> {

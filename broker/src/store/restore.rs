@@ -2,8 +2,11 @@
 //! inbound QoS 2 ids from a [`Snapshot`]. (Retained messages are indexed
 //! apart, by `Broker::restore_retained`, without reading them.)
 //!
-//! Expired sessions and messages are not restored; their deletion is
-//! recorded in the store like any other change.
+//! Queued messages are not read: every session is offline at start-up, so
+//! its queue gets a marker per message, read back when a client resumes it
+//! (`store/spill.rs`); an expired one is dropped then. Expired sessions are
+//! not restored; their deletion is recorded in the store like any other
+//! change.
 //!
 //! Wills: a client that was connected when the broker stopped lost its
 //! connection without DISCONNECT, so its will is due: after its Will Delay
@@ -103,26 +106,34 @@ impl Broker {
             by_id.insert(client_id, session);
             done.sessions += 1;
         }
-        for (client_id, id, state, item) in snapshot.outbound {
-            let session = by_id.get(&client_id);
-            let expired = item.msg.is_expired(now) && state == OutboundState::Queued;
-            let Some(session) = session.filter(|_| !expired) else {
+        for (client_id, id, state, mut item) in snapshot.outbound {
+            let Some(session) = by_id.get(&client_id) else {
                 self.store.append(Op::DeleteOutbound(client_id, id));
                 done.expired += 1;
                 continue;
             };
-            let mut item = item;
             item.stored = Some(id);
             let mut st = session.state.lock();
             let kept = match state {
-                OutboundState::Queued => st.queue.push(item).is_kept(),
                 OutboundState::Sent(pid) => st.acks().inflight.restore(pid, item, false),
                 OutboundState::Released(pid) if item.qos == QoS::ExactlyOnce => {
                     st.acks().inflight.restore(pid, item, true)
                 }
-                OutboundState::Released(_) => false,
+                // Queued messages come as markers (`snapshot.queued`).
+                OutboundState::Released(_) | OutboundState::Queued => false,
             };
             drop(st);
+            if kept {
+                done.messages += 1;
+            } else {
+                self.store.append(Op::DeleteOutbound(client_id, id));
+            }
+        }
+        for (client_id, id, size) in snapshot.queued {
+            let kept = by_id.get(&client_id).is_some_and(|session| {
+                let marker = crate::session::queue::Spilled { id, size };
+                session.state.lock().queue.restore_spilled(marker)
+            });
             if kept {
                 done.messages += 1;
             } else {
