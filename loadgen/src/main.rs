@@ -8,6 +8,8 @@
 //! - `scenario`: fan-in, fan-out, pairs and latency: shapes and one run end to end.
 //! - `idle`: N idle connections: connect rate and broker RSS per connection.
 //! - `retained`: N retained messages loaded and read back: broker RSS per message.
+//! - `offline`: N messages queued for an absent persistent subscriber, then read by it.
+//! - `phases`: what those two share: load, then read back, RSS after each.
 //! - `stats`: loss/duplicate tracking and percentiles (pure, unit-tested).
 //! - `procfs`: `/proc/PID/stat` CPU time and `/proc/PID/status` VmRSS (pure parsing).
 //! - `report`: the JSON line and the human summary.
@@ -17,6 +19,8 @@
 
 mod conn;
 mod idle;
+mod offline;
+mod phases;
 mod procfs;
 mod publish;
 mod report;
@@ -109,7 +113,7 @@ struct Args {
     threads: usize,
     /// Which part of the retained scenario to run.
     #[arg(long, value_enum, default_value = "both")]
-    phase: retained::Phase,
+    phase: phases::Phase,
     /// Persistent sessions for every client, so QoS 1/2 deliveries must be stored durably.
     #[arg(long)]
     persistent: bool,
@@ -194,13 +198,27 @@ fn run(args: &Args) -> Result<Report> {
         retained: None,
     };
     runtime.block_on(async {
-        if args.scenario == Scenario::Retained {
-            // One million by default (issue 7's figure), not the message scenarios' cap.
-            let count = if args.messages == u64::from(u32::MAX) {
-                1_000_000
+        // The store scenarios' default count, not the message scenarios' cap.
+        let stored = |default| {
+            if args.messages == u64::from(u32::MAX) {
+                default
             } else {
                 args.messages
-            };
+            }
+        };
+        if args.scenario == Scenario::Offline {
+            offline::run(
+                &target,
+                stored(100_000),
+                args.payload,
+                args.phase,
+                broker.as_ref(),
+                &mut report,
+            )
+            .await
+        } else if args.scenario == Scenario::Retained {
+            // One million by default: issue 7's figure.
+            let count = stored(1_000_000);
             retained::run(
                 &target,
                 count,

@@ -1,33 +1,19 @@
 //! The retained-messages scenario (issue 7): retain N messages on distinct topics
 //! (`maMaison/capteurI/mesureJ`, a thousand measures per sensor), then read them all back
 //! with one `maMaison/#` subscription, reading the broker's RSS after each phase.
-//!
-//! The phases can run apart (`--phase load`, then `--phase read`), so the harness can
-//! restart the broker in between and measure what its start-up costs.
+//! The phases and the figures are `phases`'.
 
 use std::num::NonZeroU16;
 use std::time::Duration;
 
+use crate::conn::{Client, Target};
+use crate::phases::{self, Phase};
+use crate::procfs::Process;
+use crate::report::Report;
 use anyhow::{Result, bail};
 use bytes::Bytes;
 use courtier_proto::packet::Publish;
 use courtier_proto::{Packet, QoS, QosPid, TopicName};
-use tokio::time::Instant;
-
-use crate::conn::{Client, Target};
-use crate::procfs::Process;
-use crate::report::{Report, RetainedFigures};
-
-/// Which part of the scenario to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Phase {
-    /// Retain the messages.
-    Load,
-    /// Subscribe to all of them and count what arrives.
-    Read,
-    /// Both, on the same broker.
-    Both,
-}
 
 /// QoS 1 messages in flight while loading.
 const WINDOW: u16 = 100;
@@ -53,41 +39,16 @@ pub(crate) async fn run(
     broker: Option<&Process>,
     report: &mut Report,
 ) -> Result<()> {
-    let rss = || broker.map(Process::rss_kib).transpose();
-    let mut figures = RetainedFigures {
-        messages: count,
-        rss_before_kib: rss()?,
-        ..Default::default()
-    };
-    let own = Process::new(None);
-    let own_before = own.cpu()?;
-    if phase != Phase::Read {
-        let started = Instant::now();
-        load(target, count, payload, qos).await?;
-        figures.load_secs = started.elapsed().as_secs_f64();
-        figures.load_msgs_per_sec = count as f64 / figures.load_secs.max(1e-9);
-        figures.rss_after_load_kib = rss()?;
-        report.publishers = 1;
-    }
-    if phase != Phase::Load {
-        let started = Instant::now();
-        figures.delivered = read(target, count).await?;
-        figures.read_secs = started.elapsed().as_secs_f64();
-        figures.read_msgs_per_sec = figures.delivered as f64 / figures.read_secs.max(1e-9);
-        figures.rss_after_read_kib = rss()?;
-        report.subscribers = 1;
-    }
-    figures.bytes_per_message = match (figures.rss_before_kib, figures.rss_after_load_kib) {
-        (Some(b), Some(a)) if phase != Phase::Read => {
-            Some(a.saturating_sub(b) as f64 * 1024.0 / count.max(1) as f64)
-        }
-        _ => None,
-    };
-    report.seconds = figures.load_secs + figures.read_secs;
-    report.payload = payload;
-    report.loadgen_cpu_ms = own.cpu()?.saturating_sub(own_before).as_secs_f64() * 1e3;
-    report.retained = Some(figures);
-    Ok(())
+    phases::run(
+        count,
+        payload,
+        phase,
+        broker,
+        report,
+        async || load(target, count, payload, qos).await,
+        async || read(target, count).await,
+    )
+    .await
 }
 
 fn publish(topic: String, payload: Bytes, qos: QoS, id: u16) -> Result<Packet> {

@@ -32,6 +32,9 @@ pub(crate) enum Scenario {
     Idle,
     /// Retain `--messages` messages on distinct topics, then read them back (`--phase`).
     Retained,
+    /// Queue `--messages` QoS 1 messages for an absent persistent subscriber, then let it
+    /// come back for them (`--phase`).
+    Offline,
 }
 
 /// Who publishes and subscribes where in one message scenario.
@@ -63,7 +66,7 @@ impl Shape {
                     .map(|i| (format!("{base}/pair/{i}"), vec![i]))
                     .collect(),
             },
-            Scenario::Latency | Scenario::Idle | Scenario::Retained => Self {
+            Scenario::Latency | Scenario::Idle | Scenario::Retained | Scenario::Offline => Self {
                 publishers: vec![format!("{base}/lat")],
                 subscribers: vec![(format!("{base}/lat"), vec![0])],
             },

@@ -36,6 +36,9 @@ cargo xtask bench --retained [--messages N]
                                restart time after kill -9 (Mosquitto: after a saving SIGTERM)
                                and read-back rate, Courtier's store against --in-memory and
                                Mosquitto with persistence
+cargo xtask bench --offline [--messages N]
+                               the same for N QoS 1 messages of 1 KiB (default 100,000) queued
+                               for one absent persistent subscriber
 
   --quick          pairs QoS 1 1 KiB, fan-out QoS 0 16 B, latency QoS 1, 1,000 idle connections
                    (about 2 minutes with 3 runs)
@@ -55,8 +58,10 @@ struct Options {
     durable: bool,
     /// The retained-messages benchmark instead of the scenarios.
     retained: bool,
-    /// Messages of the retained benchmark.
-    messages: u64,
+    /// The offline-queue benchmark instead of the scenarios.
+    offline: bool,
+    /// Messages of those two, if not their default.
+    messages: Option<u64>,
     filters: Vec<String>,
     runs: usize,
     json: Option<PathBuf>,
@@ -78,7 +83,6 @@ enum Mode {
 fn parse(args: &[String]) -> Result<Mode> {
     let mut options = Options {
         runs: 3,
-        messages: 1_000_000,
         ..Default::default()
     };
     let mut args = args.iter();
@@ -93,8 +97,9 @@ fn parse(args: &[String]) -> Result<Mode> {
             "--quick" => options.quick = true,
             "--durable" => options.durable = true,
             "--retained" => options.retained = true,
+            "--offline" => options.offline = true,
             "--messages" => {
-                options.messages = value()?.parse().context("--messages takes a number")?;
+                options.messages = Some(value()?.parse().context("--messages takes a number")?);
             }
             "--list" => options.list = true,
             "--scenario" => options.filters.push(value()?.clone()),
@@ -123,7 +128,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
         Mode::Compare(options) => options,
     };
-    if options.retained {
+    if options.retained || options.offline {
         return retained::run(&options);
     }
     let cases: Vec<Case> = if options.durable {

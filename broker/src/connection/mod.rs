@@ -25,6 +25,7 @@ pub use self::protocol::Connection;
 use crate::broker::Broker;
 use crate::limits::PublishRate;
 use crate::metrics::Metrics;
+use crate::session::Sendable;
 use crate::session::link::KickReason;
 use crate::transport::Peer;
 
@@ -239,11 +240,9 @@ where
     // A session resumed from offline has its queued messages on disk:
     // read them back first (off the async workers), so it is attached
     // with an ordinary queue.
-    if !connect.clean_start
-        && !connect.client_id.is_empty()
-        && let Err(e) = broker.resume_spilled(&connect.client_id).await
-    {
-        tracing::error!(error = %e, client = %connect.client_id, "queued messages could not be read back");
+    if !connect.clean_start && !connect.client_id.is_empty() {
+        // An error is logged there; the markers stay, read on the next try.
+        let _ = broker.resume_spilled(&connect.client_id).await;
     }
     // The box goes in whole: moved out of here, its allocation would live
     // until this function returns (a partly moved `Box` is freed at scope end).
@@ -346,8 +345,25 @@ where
         if conn.retained_ready() {
             Box::pin(conn.send_retained()).await;
         }
-        if !conn.flush_queue(Instant::now(), &mut io.wbuf) {
-            return End::TakenOver;
+        match conn.flush_queue(Instant::now(), &mut io.wbuf) {
+            Sendable::NotOwner => return End::TakenOver,
+            Sendable::Taken => {}
+            // The next messages in order are on disk: read the next chunk
+            // back (off the async workers; boxed, as every idle connection
+            // holds this future), then take it. An unreadable store ends
+            // the connection rather than skip messages.
+            Sendable::ReadBack => {
+                let session = Arc::clone(conn.session());
+                if Box::pin(conn.broker().read_back_spilled(&session))
+                    .await
+                    .is_err()
+                {
+                    return End::Closed;
+                }
+                if conn.flush_queue(Instant::now(), &mut io.wbuf) == Sendable::NotOwner {
+                    return End::TakenOver;
+                }
+            }
         }
         // Group commit: acknowledgements that promise durability wait here,
         // with no lock held, for the store writer's next commit.

@@ -21,7 +21,7 @@ use crate::metrics::{DropReason, Metrics};
 use crate::session::inflight::{InflightState, InflightWindow};
 use crate::session::link::ConnLink;
 use crate::session::queue::Outgoing;
-use crate::session::{SessionKey, SessionShared};
+use crate::session::{Sendable, SessionKey, SessionShared};
 use crate::store::{Op, OutboundState, Ticket};
 
 #[path = "flow.rs"]
@@ -419,7 +419,7 @@ impl Connection {
 
     /// Encode every queued message the outbound window allows. Returns false
     /// if this connection no longer owns its session (taken over).
-    pub(super) fn flush_queue(&mut self, now: Instant, out: &mut BytesMut) -> bool {
+    pub(super) fn flush_queue(&mut self, now: Instant, out: &mut BytesMut) -> Sendable {
         let mut batch = std::mem::take(&mut self.sendable);
         let mut qos2_ticket = None;
         let owned = self.session.take_sendable(

@@ -62,6 +62,18 @@ impl std::fmt::Debug for SessionKey {
     }
 }
 
+/// What [`SessionShared::take_sendable`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sendable {
+    /// Another connection owns the session now.
+    NotOwner,
+    /// Everything the window allowed was taken.
+    Taken,
+    /// That too, and the next messages in order are on disk: read them
+    /// back (`Broker::read_back_spilled`) and take again.
+    ReadBack,
+}
+
 /// The connection currently attached to a session.
 #[derive(Debug, Clone)]
 pub struct ConnHandle {
@@ -353,7 +365,9 @@ impl SessionShared {
     /// window allows: QoS 1/2 get a packet id and enter the inflight window.
     /// Expired messages are dropped and counted. Stops at the first QoS 1/2
     /// message that does not fit, so order is kept for every topic.
-    /// Returns false if `conn_id` no longer owns the session.
+    /// Returns [`Sendable::NotOwner`] if `conn_id` no longer owns the
+    /// session, [`Sendable::ReadBack`] if messages next in order are on
+    /// disk (`queue_spill.rs`).
     ///
     /// Packet ids given to stored deliveries are recorded in `store`; for
     /// QoS 2 `qos2_ticket` is set, and the PUBLISH must not leave before it
@@ -367,10 +381,10 @@ impl SessionShared {
         store: &StoreHandle,
         out: &mut Vec<(Option<PacketId>, Outgoing)>,
         qos2_ticket: &mut Option<Ticket>,
-    ) -> bool {
+    ) -> Sendable {
         let mut st = self.state.lock();
         if st.owner.as_ref().map(|o| o.id) != Some(conn_id) {
-            return false;
+            return Sendable::NotOwner;
         }
         while let Some(front) = st.queue.front() {
             if front.msg.is_expired(now) {
@@ -410,11 +424,16 @@ impl SessionShared {
         if room {
             st.room_wanted = false;
         }
+        let read_back = st.queue.wants_read_back();
         drop(st);
         if room {
             self.room.notify_waiters();
         }
-        true
+        if read_back {
+            Sendable::ReadBack
+        } else {
+            Sendable::Taken
+        }
     }
 
     /// Keep a copy of the will of connection `conn_id` in the store record

@@ -28,15 +28,8 @@
 //!    are never evicted for newer ones.
 //!
 //! # Spilled messages
-//! With a store, an **offline** persistent session keeps its queued QoS 1/2
-//! messages on disk only: the queue holds a [`Spilled`] marker per message
-//! (its stored id, QoS and size, 16 bytes) instead of the message, so
-//! thousands of offline sessions with full queues cost their markers, not
-//! their payloads. Markers are always older than the messages held: they
-//! form the front of the queue, and are read back and put in place of
-//! their markers before the session is attached again
-//! ([`OutboundQueue::unspill`]). They count against both limits like the
-//! messages they stand for.
+//! With a store, an offline persistent session keeps its queued messages
+//! on disk, with a marker each in memory: see `queue_spill.rs`.
 //!
 //! Every drop is reported to the caller, which counts it in
 //! [`crate::metrics::Metrics`] as [`crate::metrics::DropReason::QueueFull`].
@@ -53,6 +46,10 @@ use courtier_proto::QoS;
 use crate::message::Message;
 use crate::store::StoredId;
 
+#[path = "queue_spill.rs"]
+mod spill;
+pub use self::spill::{READ_BACK, Spilled};
+
 /// A message on its way to one subscriber, with the per-subscription choices
 /// already made.
 #[derive(Debug, Clone)]
@@ -67,15 +64,6 @@ pub struct Outgoing {
     pub subscription_ids: Vec<NonZeroU32>,
     /// Its id in the store when it is persisted for a persistent session.
     pub stored: Option<StoredId>,
-}
-
-/// A queued message whose body is only in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Spilled {
-    /// Its id in the store.
-    pub id: StoredId,
-    /// What it counts against `max_queued_bytes`.
-    pub size: u32,
 }
 
 /// What happened to a pushed message.
@@ -118,10 +106,9 @@ pub struct OutboundQueue {
     /// Bytes of all of `items`, and of the QoS 0 ones ([`size`]).
     bytes: u64,
     qos0_bytes: u64,
-    /// Messages only on disk, older than every one in `items` (boxed:
-    /// offline persistent sessions only, and every session holds a queue).
-    #[allow(clippy::box_collection)]
-    spilled: Option<Box<VecDeque<Spilled>>>,
+    /// Messages only on disk (boxed: offline persistent sessions only,
+    /// and every session holds a queue); see `queue_spill.rs`.
+    spilled: Option<Box<spill::Spill>>,
 }
 
 /// What a queued message counts against `max_queued_bytes`.
@@ -146,7 +133,7 @@ impl OutboundQueue {
 
     /// Messages only on disk.
     fn spilled_len(&self) -> usize {
-        self.spilled.as_ref().map_or(0, |s| s.len())
+        self.spilled.as_ref().map_or(0, |s| s.markers.len())
     }
 
     /// Whether `count` messages of `bytes` bytes fill the queue.
@@ -229,100 +216,6 @@ impl OutboundQueue {
         !self.full_at(self.len(), self.bytes)
     }
 
-    /// Add a stored QoS 1/2 message of an offline session as a marker
-    /// only, applying the overflow policy above. `item` must be newer than
-    /// every message queued (it is, while the session is offline: nothing
-    /// else is pushed then).
-    pub fn push_spilled(&mut self, item: &Outgoing, id: StoredId) -> PushOutcome {
-        let outcome = self.make_room();
-        if outcome == PushOutcome::Refused {
-            return outcome;
-        }
-        self.add_spilled(Spilled {
-            id,
-            size: u32::try_from(size(item)).unwrap_or(u32::MAX),
-        });
-        outcome
-    }
-
-    fn add_spilled(&mut self, marker: Spilled) {
-        self.bytes += u64::from(marker.size);
-        self.spilled.get_or_insert_default().push_back(marker);
-    }
-
-    /// Replace the messages held by markers, oldest first: every stored
-    /// QoS 1/2 message becomes a [`Spilled`] marker, and the rest (QoS 0,
-    /// which offline sessions do not keep, and anything not stored) is
-    /// dropped. Returns how many were dropped. Called as the session goes
-    /// offline.
-    pub fn spill(&mut self) -> usize {
-        let mut dropped = 0;
-        while let Some(item) = self.pop() {
-            match item.stored {
-                Some(id) if item.qos != QoS::AtMostOnce => self.add_spilled(Spilled {
-                    id,
-                    size: u32::try_from(size(&item)).unwrap_or(u32::MAX),
-                }),
-                _ => dropped += 1,
-            }
-        }
-        dropped
-    }
-
-    /// The ids of the messages only on disk, oldest first.
-    pub fn spilled_ids(&self) -> Vec<StoredId> {
-        self.spilled
-            .as_ref()
-            .map_or_else(Vec::new, |s| s.iter().map(|m| m.id).collect())
-    }
-
-    /// Put the messages read back from the store in place of the markers
-    /// of `ids` (a snapshot of [`Self::spilled_ids`]: a prefix of the
-    /// markers, as newer ones are only ever added behind), in queue order,
-    /// before the messages held. A marker whose message is not in `read`
-    /// (expired and removed meanwhile) is dropped.
-    pub fn unspill(&mut self, ids: &[StoredId], read: Vec<Outgoing>) {
-        let Some(markers) = self.spilled.as_mut() else {
-            return;
-        };
-        let wanted: std::collections::HashSet<StoredId> = ids.iter().copied().collect();
-        let mut read: std::collections::HashMap<StoredId, Outgoing> = read
-            .into_iter()
-            .filter_map(|o| Some((o.stored?, o)))
-            .collect();
-        let mut back = Vec::new();
-        while let Some(marker) = markers.front().copied()
-            && wanted.contains(&marker.id)
-        {
-            markers.pop_front();
-            self.bytes -= u64::from(marker.size);
-            back.extend(read.remove(&marker.id));
-        }
-        if markers.is_empty() {
-            self.spilled = None;
-        }
-        for item in back.into_iter().rev() {
-            self.count(&item);
-            self.items.push_front(item);
-        }
-    }
-
-    /// Put a marker read from the store at start-up behind the others,
-    /// within the limits. `false` if the queue is full.
-    pub fn restore_spilled(&mut self, marker: Spilled) -> bool {
-        if self.make_room() == PushOutcome::Refused {
-            return false;
-        }
-        self.add_spilled(marker);
-        true
-    }
-
-    /// Whether a new stored message may become a marker: only while no
-    /// message is held, so markers stay older than every held one.
-    pub fn may_spill(&self) -> bool {
-        self.items.is_empty()
-    }
-
     /// Whether a QoS 1/2 message pushed now would be refused: full, and no
     /// QoS 0 message whose eviction would make room.
     pub fn refuses_acked(&self) -> bool {
@@ -333,14 +226,28 @@ impl OutboundQueue {
             )
     }
 
-    /// The next message to send (markers aside: a session is attached
-    /// only once its markers are replaced).
+    /// The next message to send: none while the next in order is only on
+    /// disk (a marker; `queue_spill.rs`).
     pub fn front(&self) -> Option<&Outgoing> {
+        if self.spilled.as_ref().is_some_and(|s| s.ahead == 0) {
+            return None;
+        }
         self.items.front()
     }
 
-    /// Take the next message.
+    /// Take the next message ([`Self::front`]).
     pub fn pop(&mut self) -> Option<Outgoing> {
+        if let Some(spill) = self.spilled.as_mut() {
+            if spill.ahead == 0 {
+                return None;
+            }
+            spill.ahead -= 1;
+        }
+        self.take_front()
+    }
+
+    /// Take the first message held, markers or not.
+    fn take_front(&mut self) -> Option<Outgoing> {
         let item = self.items.pop_front();
         if let Some(item) = &item {
             self.forget(item);
@@ -360,11 +267,6 @@ impl OutboundQueue {
     /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Whether some queued messages are only on disk.
-    pub fn has_spilled(&self) -> bool {
-        self.spilled_len() > 0
     }
 }
 
@@ -387,19 +289,21 @@ pub(crate) fn sample(qos: QoS, payload: &'static str) -> Outgoing {
     }
 }
 
+/// Limits of `n` messages and no byte limit, for tests.
+#[cfg(test)]
+fn messages(n: usize) -> QueueLimits {
+    QueueLimits {
+        messages: n,
+        bytes: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
 
     use super::sample as item;
     use super::*;
-
-    fn messages(n: usize) -> QueueLimits {
-        QueueLimits {
-            messages: n,
-            bytes: 0,
-        }
-    }
 
     #[test]
     fn full_queue_drops_oldest_qos0_then_refuses() {
@@ -486,110 +390,5 @@ mod tests {
         q.pop();
         q.pop();
         assert_eq!((q.bytes, q.qos0, q.qos0_bytes), (0, 0, 0));
-    }
-
-    fn stored(qos: QoS, payload: &'static str, id: u64) -> Outgoing {
-        Outgoing {
-            stored: StoredId::new(id),
-            ..item(qos, payload)
-        }
-    }
-
-    fn payloads(q: &mut OutboundQueue) -> Vec<Bytes> {
-        std::iter::from_fn(|| q.pop().map(|o| o.msg.payload.clone())).collect()
-    }
-
-    fn id(n: u64) -> StoredId {
-        StoredId::new(n).expect("non-zero")
-    }
-
-    #[test]
-    fn going_offline_turns_stored_messages_into_markers_that_still_count() {
-        let mut q = OutboundQueue::new(QueueLimits {
-            messages: 3,
-            bytes: 0,
-        });
-        q.push(stored(QoS::AtLeastOnce, "a", 1));
-        q.push(item(QoS::AtMostOnce, "b"));
-        q.push(stored(QoS::ExactlyOnce, "c", 2));
-        assert_eq!(q.spill(), 1, "QoS 0 is not kept offline");
-        assert!(q.front().is_none());
-        assert_eq!((q.len(), q.room()), (2, 1));
-        assert_eq!(q.spilled_ids(), [id(1), id(2)]);
-        // New stored messages become markers too, within the limit.
-        assert!(q.may_spill());
-        assert_eq!(
-            q.push_spilled(&item(QoS::AtLeastOnce, "d"), id(3)),
-            PushOutcome::Queued
-        );
-        assert_eq!(
-            q.push_spilled(&item(QoS::AtLeastOnce, "e"), id(4)),
-            PushOutcome::Refused
-        );
-        assert!(q.refuses_acked());
-    }
-
-    #[test]
-    fn messages_read_back_take_their_markers_places_before_the_held_ones() {
-        let mut q = OutboundQueue::new(messages(10));
-        for (n, p) in [(1, "a"), (2, "b"), (3, "c")] {
-            q.push(stored(QoS::AtLeastOnce, p, n));
-        }
-        q.spill();
-        let ids = q.spilled_ids();
-        // Held while reading (the client is resuming): newer than the markers.
-        q.push(stored(QoS::AtLeastOnce, "d", 5));
-        assert!(!q.may_spill(), "markers must stay older than held messages");
-        // "b" expired and was removed from the store meanwhile.
-        q.unspill(
-            &ids,
-            vec![
-                stored(QoS::AtLeastOnce, "c", 3),
-                stored(QoS::AtLeastOnce, "a", 1),
-            ],
-        );
-        assert!(!q.has_spilled());
-        assert_eq!(q.len(), 3);
-        assert_eq!(payloads(&mut q), ["a", "c", "d"]);
-    }
-
-    #[test]
-    fn only_the_markers_read_are_replaced() {
-        let mut q = OutboundQueue::new(messages(10));
-        q.push_spilled(&item(QoS::AtLeastOnce, "a"), id(1));
-        let ids = q.spilled_ids();
-        q.push_spilled(&item(QoS::AtLeastOnce, "b"), id(2));
-        q.unspill(&ids, vec![stored(QoS::AtLeastOnce, "a", 1)]);
-        assert_eq!(q.spilled_ids(), [id(2)]);
-        assert_eq!(q.len(), 2);
-        // A second resume of the same snapshot (a racing client) changes nothing.
-        q.unspill(&ids, vec![stored(QoS::AtLeastOnce, "a", 1)]);
-        assert_eq!(q.len(), 2);
-    }
-
-    #[test]
-    fn markers_count_bytes_until_read_back() {
-        let mut q = OutboundQueue::new(QueueLimits {
-            messages: 100,
-            bytes: 10,
-        });
-        // A marker restored at start-up counts its record size.
-        assert!(q.restore_spilled(Spilled { id: id(1), size: 9 }));
-        assert!(q.has_room());
-        assert!(q.restore_spilled(Spilled { id: id(2), size: 9 }));
-        assert!(!q.has_room());
-        assert!(!q.restore_spilled(Spilled { id: id(3), size: 1 }));
-        // Read back, they count their topic and payload ("t" + "ab" each).
-        let ids = q.spilled_ids();
-        q.unspill(
-            &ids,
-            vec![
-                stored(QoS::AtLeastOnce, "ab", 1),
-                stored(QoS::AtLeastOnce, "ab", 2),
-            ],
-        );
-        assert!(q.has_room());
-        assert_eq!(payloads(&mut q), ["ab", "ab"]);
-        assert!(q.has_room() && q.is_empty());
     }
 }
