@@ -11,7 +11,7 @@ use crate::transport::deflate::codec::TAIL;
 const MASK: [u8; 4] = [1, 2, 3, 4];
 
 /// A masked client frame.
-fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+pub(super) fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![b0];
     match payload.len() {
         n @ 0..=125 => out.push(0x80 | n as u8),
@@ -53,25 +53,9 @@ impl Client {
     /// The next server frame: (first byte, payload), `None` at EOF.
     async fn frame(&mut self) -> Option<(u8, Vec<u8>)> {
         loop {
-            if self.buf.len() >= 2 {
-                assert_eq!(self.buf[1] & 0x80, 0, "server frames are unmasked");
-                let (len, at) = match self.buf[1] {
-                    126 if self.buf.len() >= 4 => {
-                        (u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize, 4)
-                    }
-                    127 if self.buf.len() >= 10 => (
-                        u64::from_be_bytes(self.buf[2..10].try_into().expect("8")) as usize,
-                        10,
-                    ),
-                    126 | 127 => (usize::MAX, 0),
-                    n => (n as usize, 2),
-                };
-                if len != usize::MAX && self.buf.len() >= at + len {
-                    let b0 = self.buf[0];
-                    let payload = self.buf[at..at + len].to_vec();
-                    self.buf.drain(..at + len);
-                    return Some((b0, payload));
-                }
+            if let Some((b0, payload, len)) = server_frame(&self.buf) {
+                self.buf.drain(..len);
+                return Some((b0, payload));
             }
             let mut chunk = [0; 8192];
             let n = self.io.read(&mut chunk).await.expect("client read");
@@ -96,6 +80,28 @@ impl Client {
             .expect("inflate");
         out
     }
+}
+
+/// The server frame at the start of `buf`: (first byte, payload, bytes
+/// it takes), `None` while incomplete.
+pub(super) fn server_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+    let [b0, b1, ..] = *buf else {
+        return None;
+    };
+    assert_eq!(b1 & 0x80, 0, "server frames are unmasked");
+    let (len, at) = match b1 {
+        126 => (
+            u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
+        n => (n as usize, 2),
+    };
+    let payload = buf.get(at..at + len)?.to_vec();
+    Some((b0, payload, at + len))
 }
 
 fn pair(max: usize) -> (DeflateWsStream<DuplexStream>, Client) {
