@@ -262,3 +262,42 @@ async fn our_close_waits_for_the_peer_then_gives_up() {
     assert_eq!(client.frame().await, Some((0x88, vec![0x03, 0xe8])));
     assert_eq!(client.frame().await, None);
 }
+
+/// Every idle WebSocket connection holds one of these in its task (issue 9:
+/// the idle footprint must not grow): small, and no buffer until bytes come.
+#[test]
+fn a_new_stream_is_small_and_holds_no_buffer() {
+    type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
+    let size = std::mem::size_of::<DeflateWsStream<Upgraded>>();
+    assert!(size <= 328, "DeflateWsStream is {size} bytes");
+    let (server, _client) = pair(1000);
+    let held = [
+        &server.rbuf,
+        &server.plain,
+        &server.compressed,
+        &server.wbuf,
+    ];
+    assert!(held.iter().all(|b| b.capacity() == 0));
+}
+
+/// After a burst, a message as small as a PINGREQ lets the large read
+/// buffer go: the connection then waits holding [`IDLE_READ`] bytes.
+#[tokio::test]
+async fn after_a_burst_the_wait_holds_a_small_buffer() {
+    use futures_util::FutureExt;
+
+    let (mut server, mut client) = pair_with(1 << 20, false);
+    let burst: Vec<u8> = (0..2000).flat_map(|_| frame(0x82, &[9; 100])).collect();
+    client.send(&burst).await;
+    assert_eq!(read_exact(&mut server, 200_000).await, vec![9; 200_000]);
+    assert!(server.last_read >= SMALL_READ, "bulk reads");
+    client.send(&frame(0x82, &[0xC0, 0x00])).await;
+    assert_eq!(read_exact(&mut server, 2).await, [0xC0, 0x00]);
+    let mut buf = [0; 16];
+    assert!(server.read(&mut buf).now_or_never().is_none(), "waiting");
+    assert!(
+        server.rbuf.capacity() <= IDLE_READ,
+        "{}",
+        server.rbuf.capacity()
+    );
+}
