@@ -2,8 +2,8 @@
 //! SUBSCRIBE handshakes, and decoding what the broker sends.
 //!
 //! Both transports carry the same byte stream: several MQTT packets may share one WebSocket
-//! binary frame, and one packet may span frames ([MQTT-6.0.0-2]), so the WebSocket side just
-//! appends each frame to the same read buffer the TCP side fills.
+//! binary frame, and one packet may span frames ([MQTT-6.0.0-2]), so the WebSocket side
+//! ([`crate::ws`]) reads each frame's payload into the same read buffer the TCP side fills.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU16;
@@ -12,14 +12,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use bytes::{BufMut, BytesMut};
 use courtier_proto::packet::{ConnAck, Connect, Subscribe, Subscription, SubscriptionOptions};
 use courtier_proto::{Decoder, Packet, ProtocolVersion, QoS, TopicFilter};
-use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::ws::WsWire;
 
 /// The largest packet the generator accepts from a broker: a 64 KiB payload plus headers.
 const MAX_PACKET: u32 = 1 << 20;
@@ -56,7 +52,7 @@ pub(crate) struct Target {
 /// The byte stream under one client.
 enum Wire {
     Tcp(TcpStream),
-    Ws(Box<WebSocketStream<TcpStream>>),
+    Ws(Box<WsWire>),
 }
 
 /// A connected MQTT client: its wire, decoder and buffers.
@@ -82,7 +78,10 @@ impl Client {
         tcp.set_nodelay(true)?;
         let wire = match target.transport {
             Transport::Tcp => Wire::Tcp(tcp),
-            Transport::Ws => Wire::Ws(Box::new(ws_handshake(target, tcp).await?)),
+            Transport::Ws => {
+                let ws = WsWire::connect(tcp, target.addr, &target.ws_path).await?;
+                Wire::Ws(Box::new(ws))
+            }
         };
         let mut client = Self {
             wire,
@@ -160,8 +159,8 @@ impl Client {
                 self.write_buf.clear();
             }
             Wire::Ws(ws) => {
-                let frame = self.write_buf.split().freeze();
-                ws.send(Message::Binary(frame)).await?;
+                ws.send(&mut self.write_buf).await?;
+                self.write_buf.clear();
             }
         }
         Ok(())
@@ -182,21 +181,7 @@ impl Client {
                     bail!("the broker closed the connection");
                 }
             }
-            Wire::Ws(ws) => loop {
-                match ws.next().await {
-                    Some(Ok(Message::Binary(frame))) => {
-                        self.read_buf.put_slice(&frame);
-                        break;
-                    }
-                    // Pings are answered by tungstenite itself on the next write or flush.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                    Some(Ok(Message::Text(_))) => bail!("text frame from the broker"),
-                    Some(Ok(Message::Close(_))) | None => {
-                        bail!("the broker closed the WebSocket")
-                    }
-                    Some(Err(e)) => return Err(e.into()),
-                }
-            },
+            Wire::Ws(ws) => ws.fill(&mut self.read_buf, READ_CHUNK).await?,
         }
         Ok(())
     }
@@ -209,28 +194,6 @@ impl Client {
             }
             self.fill().await?;
         }
-    }
-}
-
-/// The WebSocket upgrade with subprotocol `mqtt`, which a broker must echo.
-async fn ws_handshake(target: &Target, tcp: TcpStream) -> Result<WebSocketStream<TcpStream>> {
-    let url = format!("ws://{}{}", target.addr, target.ws_path);
-    let mut request = url.as_str().into_client_request()?;
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("mqtt"));
-    // No frame or message limit: the generator measures brokers, it does not police them, and
-    // a broker that coalesces its whole backlog into one frame (tens of MiB have been seen)
-    // must still be measured rather than cut off.
-    let config = WebSocketConfig::default()
-        .max_message_size(None)
-        .max_frame_size(None);
-    let (ws, response) = tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
-        .await
-        .with_context(|| format!("WebSocket handshake with {url} failed"))?;
-    match response.headers().get("Sec-WebSocket-Protocol") {
-        Some(protocol) if protocol == "mqtt" => Ok(ws),
-        other => bail!("{url} answered subprotocol {other:?} instead of mqtt"),
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - `conn`: one client over TCP or WebSocket: CONNECT, SUBSCRIBE, reading and writing.
+//! - `ws`: the WebSocket client: handshake, masked frames out, payloads read in place.
 //! - `publish`: the pre-encoded PUBLISH template and the publisher task (QoS 1/2 window).
 //! - `subscribe`: the subscriber task: acknowledgements, sequence and latency accounting.
 //! - `scenario`: fan-in, fan-out, pairs and latency: shapes and one run end to end.
@@ -28,6 +29,7 @@ mod retained;
 mod scenario;
 mod stats;
 mod subscribe;
+mod ws;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

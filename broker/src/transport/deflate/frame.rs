@@ -2,7 +2,7 @@
 //! client frame header (every rule that needs no message state is checked
 //! here), unmask payloads, and write unmasked server frame headers.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use super::WsError;
 
@@ -67,6 +67,10 @@ pub struct FrameHeader {
     /// The payload length.
     pub len: u64,
 }
+
+/// The longest client frame header: two bytes, a 64-bit length and the
+/// masking key.
+pub const MAX_CLIENT_HEADER: usize = 14;
 
 /// Control frame payloads are at most 125 bytes (section 5.5).
 pub const MAX_CONTROL_PAYLOAD: u64 = 125;
@@ -149,22 +153,53 @@ pub fn unmask(data: &mut [u8], mask: [u8; 4], offset: u64) {
     }
 }
 
-/// Append the header of an unmasked server frame (servers never mask,
-/// section 5.1).
-pub fn put_header(out: &mut BytesMut, opcode: Opcode, rsv1: bool, len: usize) {
-    let b0 = 0x80 | if rsv1 { 0x40 } else { 0 } | opcode.bits();
-    out.put_u8(b0);
-    match u16::try_from(len) {
-        Ok(n) if n < 126 => out.put_u8(n as u8),
-        Ok(n) => {
-            out.put_u8(126);
-            out.put_u16(n);
-        }
-        Err(_) => {
-            out.put_u8(127);
-            out.put_u64(len as u64);
-        }
+/// The longest server frame header: two bytes and a 64-bit length.
+pub const MAX_HEADER: usize = 10;
+
+/// The header of an unmasked server frame (servers never mask, section
+/// 5.1), built on the stack so a payload can follow it without being
+/// copied next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerHeader {
+    bytes: [u8; MAX_HEADER],
+    len: u8,
+}
+
+impl ServerHeader {
+    /// The header of a frame of `len` payload bytes, in the shortest
+    /// length form (section 5.2).
+    pub fn new(opcode: Opcode, rsv1: bool, len: usize) -> Self {
+        let mut bytes = [0; MAX_HEADER];
+        bytes[0] = 0x80 | if rsv1 { 0x40 } else { 0 } | opcode.bits();
+        let at = match u16::try_from(len) {
+            Ok(n) if n < 126 => {
+                // Below 126, so the cast cannot truncate.
+                bytes[1] = n as u8;
+                2
+            }
+            Ok(n) => {
+                bytes[1] = 126;
+                bytes[2..4].copy_from_slice(&n.to_be_bytes());
+                4
+            }
+            Err(_) => {
+                bytes[1] = 127;
+                bytes[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+                10
+            }
+        };
+        Self { bytes, len: at }
     }
+
+    /// The header's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// Append the header of an unmasked server frame.
+pub fn put_header(out: &mut BytesMut, opcode: Opcode, rsv1: bool, len: usize) {
+    out.extend_from_slice(ServerHeader::new(opcode, rsv1, len).as_bytes());
 }
 
 /// Append a whole unmasked server frame.

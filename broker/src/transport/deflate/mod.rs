@@ -10,6 +10,8 @@
 //! - [`frame`]: frame headers, masking (pure).
 //! - [`reader`]: inbound frames to events, message rules (sans-IO).
 //! - [`codec`]: DEFLATE per message with pooled (de)compressors.
+//! - [`writer`]: plain outbound frames as one vectored write of headers and
+//!   the caller's bytes (pure).
 //! - [`stream`]: the `AsyncRead + AsyncWrite` byte stream fed to
 //!   `connection::run`, like the plain path's `WsStream`.
 //!
@@ -22,6 +24,7 @@ pub mod frame;
 pub mod handshake;
 pub mod reader;
 pub mod stream;
+pub mod writer;
 
 pub use handshake::DeflateHandshake;
 pub use stream::DeflateWsStream;

@@ -98,24 +98,59 @@ impl FrameReader {
                 return Ok(None);
             }
             let mut bytes = rbuf.split_to(take);
-            unmask(&mut bytes, header.mask, current.done);
-            current.done += take as u64;
-            let frame_done = current.done == header.len;
             let compressed = self.message.unwrap_or(false);
-            let last = frame_done && header.fin;
-            if frame_done {
-                self.current = None;
-            }
-            if last {
-                self.message = None;
-                self.message_len = 0;
-            }
+            let last = self.payload(&mut bytes);
             return Ok(Some(Event::Data {
                 bytes,
                 compressed,
                 last,
             }));
         }
+    }
+
+    /// While the next bytes on the wire are the payload of a plain
+    /// (uncompressed) data message: how many of them the current frame
+    /// still holds, and its whole length. The caller may read those bytes
+    /// anywhere and hand them to [`FrameReader::plain_payload`] instead of
+    /// through [`FrameReader::next`], saving a copy.
+    pub fn plain_left(&self) -> Option<(u64, u64)> {
+        let current = self.current.as_ref()?;
+        let left = current.header.len - current.done;
+        (!current.header.opcode.is_control() && self.message == Some(false) && left > 0)
+            .then_some((left, current.header.len))
+    }
+
+    /// Unmask `data` in place: the next payload bytes of the current plain
+    /// frame, read by the caller after [`FrameReader::plain_left`] said how
+    /// many it may read (at most that many).
+    pub fn plain_payload(&mut self, data: &mut [u8]) {
+        debug_assert!(
+            self.plain_left()
+                .is_some_and(|(left, _)| data.len() as u64 <= left)
+        );
+        self.payload(data);
+    }
+
+    /// Unmask `data`, the next payload bytes of the current data frame (no
+    /// more than it holds), and account for them; whether they end the
+    /// message.
+    fn payload(&mut self, data: &mut [u8]) -> bool {
+        let Some(current) = &mut self.current else {
+            return false;
+        };
+        let header = current.header;
+        unmask(data, header.mask, current.done);
+        current.done += data.len() as u64;
+        let frame_done = current.done == header.len;
+        let last = frame_done && header.fin;
+        if frame_done {
+            self.current = None;
+        }
+        if last {
+            self.message = None;
+            self.message_len = 0;
+        }
+        last
     }
 
     /// Check a new frame against the message it starts or continues.
@@ -233,6 +268,33 @@ mod tests {
         assert_eq!(&bytes[..5], b"Hello");
         assert_eq!(bytes.len(), 305);
         assert_eq!(ends, [true, false]);
+    }
+
+    #[test]
+    fn a_plain_payload_may_be_read_past_the_reader() {
+        let payload: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+        let wire = [frame(0x02, &payload), frame(0x80, b"!"), frame(0xC2, b"z")].concat();
+        let mut r = FrameReader::new(1000, true);
+        // Only the 8-byte header goes through the reader.
+        assert_eq!(r.next(&mut BytesMut::from(&wire[..8])), Ok(None));
+        assert_eq!(r.plain_left(), Some((300, 300)));
+        let mut read = wire[8..308].to_vec();
+        r.plain_payload(&mut read[..101]);
+        assert_eq!(r.plain_left(), Some((199, 300)));
+        r.plain_payload(&mut read[101..]);
+        assert_eq!(read, payload);
+        assert_eq!(r.plain_left(), None, "between frames");
+        // The message goes on in a continuation, then ends.
+        let mut rest = BytesMut::from(&wire[308..315]);
+        assert_eq!(r.plain_left(), None);
+        let Ok(Some(Event::Data { bytes, last, .. })) = r.next(&mut rest) else {
+            panic!("the continuation's data");
+        };
+        assert_eq!((&bytes[..], last), (&b"!"[..], true));
+        // A compressed message is never read past the reader.
+        let mut rest = BytesMut::from(&wire[315..321]);
+        assert_eq!(r.next(&mut rest), Ok(None));
+        assert_eq!(r.plain_left(), None);
     }
 
     #[test]

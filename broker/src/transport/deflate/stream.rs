@@ -1,40 +1,46 @@
 //! A WebSocket (permessage-deflate or not) as `AsyncRead + AsyncWrite` of
 //! MQTT bytes, over any byte stream (the upgraded HTTP connection in the broker,
 //! an in-memory duplex in tests). Reads inflate straight into the caller's
-//! buffer; each write becomes one message, compressed when that pays.
+//! buffer; each write becomes messages of at most 64 KiB, compressed when
+//! that pays, and otherwise sent with their headers by one vectored write
+//! straight from the caller's buffer ([`super::writer`]).
 
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 use super::WsError;
 use super::codec::{Inflater, put_message};
-use super::frame::{Opcode, put_frame};
+use super::frame::{MAX_CLIENT_HEADER, Opcode, put_frame};
 use super::reader::{Event, FrameReader};
+use super::writer::{FrameRun, SLICES_PER_WRITE};
 
 /// How long a close waits for the peer's Close frame before dropping the
 /// connection anyway (as on the plain path).
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Bytes asked of the socket per read while data flows.
-const READ_CHUNK: usize = 16 * 1024;
+/// Bytes asked of the socket per read while data flows: as much as the
+/// plain path's largest read, so a stream of data costs as few system
+/// calls on both.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Bytes asked of the socket after a read smaller than [`SMALL_READ`]:
 /// an idle connection (its last read a CONNECT or a PINGREQ) then waits
-/// holding a buffer this small, not a 16 KiB one.
+/// holding a buffer this small, not a [`READ_CHUNK`].
 const IDLE_READ: usize = 512;
 
 /// A read this small looks like control traffic, not a stream of data.
 const SMALL_READ: usize = 128;
 
-/// Past this many unsent bytes a write waits for the socket first, so a
-/// slow reader holds back the connection task instead of growing memory.
+/// Past this many unsent bytes a compressed write waits for the socket
+/// first, so a slow reader holds back the connection task instead of
+/// growing memory.
 const WRITE_HIGH_WATER: usize = 64 * 1024;
 
 /// The most bytes one write turns into one message. The connection task
@@ -65,7 +71,8 @@ pub struct DeflateWsStream<S> {
     max_message: usize,
     /// permessage-deflate was negotiated: compress what we send.
     deflate: bool,
-    /// Frames to send: data, pongs, our Close.
+    /// Frames to send before anything else: compressed data, the rest of a
+    /// plain frame a write cut short, pongs, our Close.
     wbuf: BytesMut,
     close_sent: bool,
     /// The peer's Close arrived, or the connection ended: reads return EOF.
@@ -115,8 +122,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
         io::Error::new(io::ErrorKind::InvalidData, e)
     }
 
-    /// Read more from `io`; `Ok(0)` at its end.
-    fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+    /// Read more from `io`, `Ok(0)` at its end: straight into `buf` when
+    /// all the room it has is taken by the current plain frame's payload
+    /// (unmasked in place, never copied), else into `rbuf`.
+    fn fill(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<usize>> {
+        let room = buf.remaining() as u64;
+        match self.reader.plain_left() {
+            Some((left, _)) if left >= room => {
+                let before = buf.filled().len();
+                ready!(Pin::new(&mut self.io).poll_read(cx, buf))?;
+                let read = &mut buf.filled_mut()[before..];
+                self.reader.plain_payload(read);
+                self.last_read = read.len();
+                Poll::Ready(Ok(self.last_read))
+            }
+            // The rest of a frame longer than the caller's room is read up
+            // to the next frame's header: if that frame is as long, its
+            // payload is then read straight into the caller's buffer.
+            Some((left, len)) if len >= room => {
+                // `left` is below `room`, a `usize`.
+                let tail = usize::try_from(left).unwrap_or(READ_CHUNK) + MAX_CLIENT_HEADER;
+                // Sized by the frame, not by the traffic: `last_read` stays.
+                self.rbuf.reserve(tail);
+                let mut limited = (&mut self.io).take(tail as u64);
+                tokio_util::io::poll_read_buf(Pin::new(&mut limited), cx, &mut self.rbuf)
+            }
+            _ => self.fill_rbuf(cx),
+        }
+    }
+
+    /// Read into `rbuf` as much as the traffic calls for; `Ok(0)` at the
+    /// end of `io`.
+    fn fill_rbuf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let want = if self.last_read < SMALL_READ {
             if self.rbuf.is_empty() && self.rbuf.capacity() > 4 * IDLE_READ {
                 // Traffic fell off: give back the large buffer before waiting.
@@ -146,6 +183,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> DeflateWsStream<S> {
             self.wbuf.advance(n);
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Write the start of `buf` as plain messages of at most
+    /// [`MAX_MESSAGE_OUT`] bytes, their headers and the caller's bytes in
+    /// one vectored write: the payload is not copied unless the socket
+    /// takes only part of a frame. Returns the payload bytes taken.
+    fn poll_write_plain(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        // What is queued goes first: frames must not interleave.
+        ready!(self.poll_write_out(cx))?;
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let run = FrameRun::new(buf, MAX_MESSAGE_OUT);
+        let mut slices = [IoSlice::new(&[]); SLICES_PER_WRITE];
+        let count = run.slices(&mut slices);
+        let written = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?;
+        if written == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        Poll::Ready(Ok(run.settle(written, &mut self.wbuf)))
     }
 
     /// Queue our Close frame with `code` and a short reason.
@@ -220,10 +277,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateWsStream<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
+        if let Some(e) = &this.close_with {
+            // Failed while handing over the bytes before the fault.
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e.clone())));
         }
+        // Every frame already read is handed over while `buf` has room,
+        // and the socket is read only when nothing was.
+        let start = buf.filled().len();
         loop {
+            if buf.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
             // Pongs and our Close reply go out even when the connection
             // task writes nothing; a full socket leaves them to later.
             if !this.wbuf.is_empty()
@@ -234,27 +298,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for DeflateWsStream<S> {
             if !this.plain.is_empty() {
                 let n = buf.remaining().min(this.plain.len());
                 buf.put_slice(&this.plain.split_to(n));
-                return Poll::Ready(Ok(()));
+                continue;
             }
-            match this.poll_inflate(buf) {
-                Ok(Some(0)) => continue,
-                Ok(Some(_)) => return Poll::Ready(Ok(())),
-                Ok(None) => {}
-                Err(e) => return Poll::Ready(Err(this.fail(cx, e))),
-            }
-            if this.peer_done {
-                return Poll::Ready(Ok(()));
-            }
-            match this.reader.next(&mut this.rbuf) {
-                Ok(Some(event)) => this.handle(event),
-                Ok(None) => {
-                    if ready!(this.fill(cx))? == 0 {
-                        // TCP ended without a Close frame.
-                        this.peer_done = true;
+            let fault = match this.poll_inflate(buf) {
+                Ok(Some(_)) => continue,
+                Ok(None) if this.peer_done => return Poll::Ready(Ok(())),
+                Ok(None) => match this.reader.next(&mut this.rbuf) {
+                    Ok(Some(event)) => {
+                        this.handle(event);
+                        continue;
                     }
-                }
-                Err(e) => return Poll::Ready(Err(this.fail(cx, e))),
-            }
+                    Ok(None) if buf.filled().len() > start => return Poll::Ready(Ok(())),
+                    Ok(None) => {
+                        if ready!(this.fill(cx, buf))? == 0 {
+                            // TCP ended without a Close frame.
+                            this.peer_done = true;
+                        }
+                        continue;
+                    }
+                    Err(e) => e,
+                },
+                Err(e) => e,
+            };
+            let e = this.fail(cx, fault);
+            // The bytes before the fault still reach the caller; the next
+            // read returns the error.
+            return Poll::Ready(if buf.filled().len() > start {
+                Ok(())
+            } else {
+                Err(e)
+            });
         }
     }
 }
@@ -268,6 +341,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for DeflateWsStream<S> {
         let this = self.get_mut();
         if this.close_sent {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        if !this.deflate && this.io.is_write_vectored() {
+            return this.poll_write_plain(cx, buf);
         }
         if this.wbuf.len() >= WRITE_HIGH_WATER {
             ready!(this.poll_write_out(cx))?;
@@ -312,7 +388,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for DeflateWsStream<S> {
             match this.reader.next(&mut this.rbuf) {
                 Ok(Some(Event::Close(_))) | Err(_) => this.peer_done = true,
                 Ok(Some(_)) => {}
-                Ok(None) => match this.fill(cx) {
+                Ok(None) => match this.fill_rbuf(cx) {
                     Poll::Ready(Ok(0) | Err(_)) => this.peer_done = true,
                     Poll::Ready(Ok(_)) => {}
                     Poll::Pending => {
@@ -331,3 +407,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for DeflateWsStream<S> {
 #[cfg(test)]
 #[path = "stream_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "stream_split_tests.rs"]
+mod split_tests;

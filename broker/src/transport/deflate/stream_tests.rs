@@ -11,7 +11,7 @@ use crate::transport::deflate::codec::TAIL;
 const MASK: [u8; 4] = [1, 2, 3, 4];
 
 /// A masked client frame.
-fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+pub(super) fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![b0];
     match payload.len() {
         n @ 0..=125 => out.push(0x80 | n as u8),
@@ -53,25 +53,9 @@ impl Client {
     /// The next server frame: (first byte, payload), `None` at EOF.
     async fn frame(&mut self) -> Option<(u8, Vec<u8>)> {
         loop {
-            if self.buf.len() >= 2 {
-                assert_eq!(self.buf[1] & 0x80, 0, "server frames are unmasked");
-                let (len, at) = match self.buf[1] {
-                    126 if self.buf.len() >= 4 => {
-                        (u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize, 4)
-                    }
-                    127 if self.buf.len() >= 10 => (
-                        u64::from_be_bytes(self.buf[2..10].try_into().expect("8")) as usize,
-                        10,
-                    ),
-                    126 | 127 => (usize::MAX, 0),
-                    n => (n as usize, 2),
-                };
-                if len != usize::MAX && self.buf.len() >= at + len {
-                    let b0 = self.buf[0];
-                    let payload = self.buf[at..at + len].to_vec();
-                    self.buf.drain(..at + len);
-                    return Some((b0, payload));
-                }
+            if let Some((b0, payload, len)) = server_frame(&self.buf) {
+                self.buf.drain(..len);
+                return Some((b0, payload));
             }
             let mut chunk = [0; 8192];
             let n = self.io.read(&mut chunk).await.expect("client read");
@@ -96,6 +80,28 @@ impl Client {
             .expect("inflate");
         out
     }
+}
+
+/// The server frame at the start of `buf`: (first byte, payload, bytes
+/// it takes), `None` while incomplete.
+pub(super) fn server_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+    let [b0, b1, ..] = *buf else {
+        return None;
+    };
+    assert_eq!(b1 & 0x80, 0, "server frames are unmasked");
+    let (len, at) = match b1 {
+        126 => (
+            u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
+        n => (n as usize, 2),
+    };
+    let payload = buf.get(at..at + len)?.to_vec();
+    Some((b0, payload, at + len))
 }
 
 fn pair(max: usize) -> (DeflateWsStream<DuplexStream>, Client) {
@@ -255,4 +261,43 @@ async fn our_close_waits_for_the_peer_then_gives_up() {
     server.shutdown().await.expect("shutdown");
     assert_eq!(client.frame().await, Some((0x88, vec![0x03, 0xe8])));
     assert_eq!(client.frame().await, None);
+}
+
+/// Every idle WebSocket connection holds one of these in its task (issue 9:
+/// the idle footprint must not grow): small, and no buffer until bytes come.
+#[test]
+fn a_new_stream_is_small_and_holds_no_buffer() {
+    type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
+    let size = std::mem::size_of::<DeflateWsStream<Upgraded>>();
+    assert!(size <= 328, "DeflateWsStream is {size} bytes");
+    let (server, _client) = pair(1000);
+    let held = [
+        &server.rbuf,
+        &server.plain,
+        &server.compressed,
+        &server.wbuf,
+    ];
+    assert!(held.iter().all(|b| b.capacity() == 0));
+}
+
+/// After a burst, a message as small as a PINGREQ lets the large read
+/// buffer go: the connection then waits holding [`IDLE_READ`] bytes.
+#[tokio::test]
+async fn after_a_burst_the_wait_holds_a_small_buffer() {
+    use futures_util::FutureExt;
+
+    let (mut server, mut client) = pair_with(1 << 20, false);
+    let burst: Vec<u8> = (0..2000).flat_map(|_| frame(0x82, &[9; 100])).collect();
+    client.send(&burst).await;
+    assert_eq!(read_exact(&mut server, 200_000).await, vec![9; 200_000]);
+    assert!(server.last_read >= SMALL_READ, "bulk reads");
+    client.send(&frame(0x82, &[0xC0, 0x00])).await;
+    assert_eq!(read_exact(&mut server, 2).await, [0xC0, 0x00]);
+    let mut buf = [0; 16];
+    assert!(server.read(&mut buf).now_or_never().is_none(), "waiting");
+    assert!(
+        server.rbuf.capacity() <= IDLE_READ,
+        "{}",
+        server.rbuf.capacity()
+    );
 }
