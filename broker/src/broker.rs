@@ -441,7 +441,7 @@ impl Broker {
         let (filters, will, owner) = {
             let mut st = session.state.lock();
             st.ended = true;
-            let filters: Vec<TopicFilter> = st.subscriptions.drain().map(|(f, _)| f).collect();
+            let filters: Vec<TopicFilter> = st.subscriptions.take_all().into_keys().collect();
             (filters, st.pending_will.take(), st.owner.take())
         };
         if let Some(owner) = owner {

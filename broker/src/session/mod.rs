@@ -14,8 +14,8 @@ mod flow;
 pub mod inflight;
 pub mod link;
 pub mod queue;
+pub mod subscriptions;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,8 +29,8 @@ pub use self::flow::{Blocked, Offer};
 use self::inflight::{InboundQos2, InflightWindow};
 use self::link::ConnLink;
 use self::queue::{OutboundQueue, Outgoing, PushOutcome, QueueLimits};
+use self::subscriptions::Subscriptions;
 use crate::metrics::{DropReason, Metrics};
-use crate::router::SubscriptionEntry;
 use crate::store::{
     Op, OutboundState, SessionRecord, StoreHandle, StoredWill, Ticket, instant_to_wall, wall_ms,
 };
@@ -110,7 +110,7 @@ pub struct SessionState {
     acks: Option<Box<Acknowledgements>>,
     /// This session's subscriptions, mirrored from the tree so they can be
     /// removed when the session ends (and persisted later).
-    pub subscriptions: HashMap<TopicFilter, SubscriptionEntry>,
+    pub subscriptions: Subscriptions,
     /// Session Expiry Interval in seconds; `u32::MAX` never expires.
     pub expiry_interval: u32,
     /// The attached connection, `None` while offline.
@@ -232,7 +232,7 @@ impl SessionShared {
             state: Mutex::new(SessionState {
                 queue: OutboundQueue::new(queue_limits),
                 acks: None,
-                subscriptions: HashMap::new(),
+                subscriptions: Subscriptions::default(),
                 expiry_interval,
                 owner: None,
                 generation: 0,
