@@ -90,7 +90,7 @@ impl Connection {
         let room = self.session.queue_room().min(CHUNK);
         let held_n = part.held.len().min(room);
         let held: Vec<_> = part.held.drain(part.held.len() - held_n..).collect();
-        let topics = part.on_disk.take(room - held_n);
+        let mut topics = part.on_disk.take(room - held_n);
         if part.is_done()
             && let Some(backlog) = self.retained.as_mut()
         {
@@ -99,7 +99,7 @@ impl Connection {
                 self.retained = None;
             }
         }
-        let mut messages = held;
+        let mut messages = self.broker.still_retained(held, &mut topics);
         if !topics.is_empty() {
             let broker = Arc::clone(&self.broker);
             let read =

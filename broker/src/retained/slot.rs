@@ -127,6 +127,30 @@ impl Broker {
         found
     }
 
+    /// Of retained messages found in memory a while ago (a paced backlog),
+    /// those still retained. One replaced since is left out (the newer
+    /// message went to subscribers as it was published, and an older one
+    /// must not follow it), unless the slot is now on disk, where it
+    /// cannot be told from its successor: its topic goes to `reread`, for
+    /// [`Broker::read_retained`] to send whatever the topic holds now.
+    pub fn still_retained(
+        &self,
+        held: Vec<Arc<Message>>,
+        reread: &mut Vec<TopicName>,
+    ) -> Vec<Arc<Message>> {
+        let retained = self.retained.read();
+        held.into_iter()
+            .filter(|m| match retained.get(&m.topic) {
+                Some(Retained::InMemory(cur)) => Arc::ptr_eq(cur, m),
+                Some(Retained::OnDisk) => {
+                    reread.push(m.topic.clone());
+                    false
+                }
+                None => false,
+            })
+            .collect()
+    }
+
     /// Read the retained messages of `topics` (found [`Retained::OnDisk`])
     /// from the store. Blocks: call it on the blocking pool. Expired ones
     /// are removed instead of returned; so is a topic replaced since it
@@ -242,6 +266,31 @@ mod tests {
             store.read().get(&held.topic),
             Some(Retained::OnDisk)
         ));
+    }
+
+    #[test]
+    fn a_message_replaced_since_it_was_found_is_not_sent_from_a_backlog() {
+        let broker = Broker::new(Config::default());
+        let v1 = retained("maMaison/cuisine", "21.5", None);
+        let v2 = retained("maMaison/cuisine", "22.0", None);
+        let other = retained("maMaison/salon", "19.0", None);
+        broker.update_retained(&v1);
+        broker.update_retained(&other);
+        let mut reread = Vec::new();
+        let kept = broker.still_retained(vec![Arc::clone(&v1), Arc::clone(&other)], &mut reread);
+        assert_eq!(kept.len(), 2);
+        broker.update_retained(&v2);
+        let kept = broker.still_retained(vec![Arc::clone(&v1), Arc::clone(&other)], &mut reread);
+        assert!(
+            kept.len() == 1 && Arc::ptr_eq(&kept[0], &other),
+            "v1 was replaced"
+        );
+        assert!(reread.is_empty());
+        // On disk now: v1 or its successor, it cannot tell; the topic is read again.
+        broker.retained.write().set(&other.topic, Retained::OnDisk);
+        let kept = broker.still_retained(vec![Arc::clone(&other)], &mut reread);
+        assert!(kept.is_empty());
+        assert_eq!(reread, std::slice::from_ref(&other.topic));
     }
 
     #[tokio::test]
