@@ -631,3 +631,53 @@ async fn an_offline_queue_read_back_from_disk_arrives_in_order() {
         take(&mut c, &mut HashMap::new(), packet).await;
     }
 }
+
+/// Queued messages whose Message Expiry Interval ran out while the broker
+/// was down are deleted as it starts, without being read: the session's
+/// queue (as the admin API shows it) holds only the live one, and only the
+/// live one arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_messages_that_expired_while_the_broker_was_down_are_deleted_at_start() {
+    const ARGS: [&str; 4] = ["--http", "127.0.0.1:0", "--admin-token", "t"];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = start_broker_in(dir.path(), &ARGS);
+    let sub = || persistent(V5, "away", 3600);
+    subscribe_and_leave(broker.addr, sub(), "d/#").await;
+    let (mut p, _) = RawClient::connect(broker.addr, connect_packet(V5, "pub")).await;
+    for (n, expiry) in [(0u16, Some(1)), (1, None)] {
+        let mut m = publish_msg("d/1", b"", QoS::AtLeastOnce, n + 1);
+        m.payload = bytes::Bytes::from(n.to_string());
+        m.properties.message_expiry_interval = expiry;
+        p.send(&Packet::Publish(m)).await;
+        assert!(matches!(p.recv().await, Packet::Ack(a) if a.kind == AckKind::PubAck));
+    }
+    let published = tokio::time::Instant::now();
+    broker.kill9();
+    // Time passing is what is tested here: the first message's second.
+    tokio::time::sleep_until(published + Duration::from_millis(1100)).await;
+
+    let broker = start_broker_in(dir.path(), &ARGS);
+    let http = broker.http.expect("HTTP listener");
+    let r = courtier_e2e::http::request(
+        http,
+        "GET",
+        "/api/v1/sessions",
+        &[("Authorization", "Bearer t")],
+        "",
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    let away = json["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|s| s["client_id"] == "away"))
+        .unwrap_or_else(|| panic!("no session `away` in {json}"));
+    assert_eq!(away["queued"], 1, "{away}");
+    let (mut c, connack) = RawClient::connect(broker.addr, sub()).await;
+    assert!(session_present(&connack));
+    let m = c.recv_publish().await;
+    assert_eq!(seq_of(&m), 1);
+    if let Some(id) = m.qos_pid.packet_id() {
+        c.send(&ack(AckKind::PubAck, id)).await;
+    }
+    c.expect_silence(Duration::from_millis(300)).await;
+}

@@ -161,6 +161,17 @@ pub(super) fn encode_outbound(item: &Outgoing, clocks: Clocks) -> Vec<u8> {
     out
 }
 
+/// When a stored outbound message expires (Unix ms, 0: never), read from
+/// its headers alone: start-up drops expired queued messages unread.
+pub(super) fn outbound_expiry(mut buf: &[u8]) -> Result<u64, String> {
+    need(buf, 4, "outbound")?;
+    buf.advance(2);
+    let n = usize::from(buf.get_u16());
+    need(buf, 4 * n, "outbound")?;
+    buf.advance(4 * n);
+    message_expiry(buf)
+}
+
 /// See [`encode_outbound`].
 pub(super) fn decode_outbound(mut buf: &[u8], clocks: Clocks) -> Result<Outgoing, String> {
     need(buf, 4, "outbound")?;
@@ -362,6 +373,29 @@ mod tests {
         ] {
             assert_eq!(decode_state(&encode_state(s)), Ok(s));
         }
+    }
+
+    #[test]
+    fn expiry_times_are_read_from_the_headers_alone() {
+        let c = clocks();
+        let mut item = sample(QoS::AtLeastOnce, "payload");
+        item.subscription_ids = vec![NonZeroU32::MIN, NonZeroU32::MAX];
+        let bytes = encode_outbound(&item, c);
+        assert_eq!(outbound_expiry(&bytes), Ok(0), "no expiry");
+        item.msg = Arc::new(Message {
+            topic: item.msg.topic.clone(),
+            payload: item.msg.payload.clone(),
+            qos: item.msg.qos,
+            retain: false,
+            properties: Default::default(),
+            expires_at: Some(c.now + std::time::Duration::from_secs(5)),
+        });
+        let bytes = encode_outbound(&item, c);
+        assert_eq!(outbound_expiry(&bytes), Ok(c.wall + 5000));
+        assert!(outbound_expiry(&bytes[..5]).is_err(), "truncated");
+        let mut retained = Vec::new();
+        encode_message(&item.msg, c, &mut retained);
+        assert_eq!(message_expiry(&retained), Ok(c.wall + 5000));
     }
 
     fn will_session() -> SessionRecord {

@@ -123,9 +123,22 @@ pub struct Snapshot {
     /// Queued messages, not read: their ids and record sizes, ordered by
     /// client id then [`StoredId`] (read back when their client resumes
     /// the session, [`Store::read_outbound`]).
-    pub queued: Vec<(ByteString, StoredId, u32)>,
+    pub queued: Vec<QueuedRecord>,
     /// Inbound QoS 2 ids by client id.
     pub inbound: Vec<(ByteString, PacketId)>,
+}
+
+/// A queued message as [`Store::load`] reports it, without its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRecord {
+    /// Whose queue.
+    pub client: ByteString,
+    /// Its id.
+    pub id: StoredId,
+    /// Its record's size, for the queue's byte limit.
+    pub size: u32,
+    /// Whether its Message Expiry Interval had run out at load.
+    pub expired: bool,
 }
 
 /// A persistence backend: see the module documentation.
@@ -236,7 +249,7 @@ impl StoreHandle {
             .outbound
             .iter()
             .map(|(_, id, _, _)| id.get())
-            .chain(snapshot.queued.iter().map(|(_, id, _)| id.get()))
+            .chain(snapshot.queued.iter().map(|q| q.id.get()))
             .max()
             .unwrap_or(0)
             + 1;

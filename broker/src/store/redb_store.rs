@@ -101,8 +101,13 @@ impl RedbStore {
             // Queued messages stay on disk until their client resumes:
             // only their size is taken, for the queue's byte limit.
             if state == super::OutboundState::Queued {
-                let size = u32::try_from(v.value().len()).unwrap_or(u32::MAX);
-                snap.queued.push((ByteString::from(client), id, size));
+                let expires = codec::outbound_expiry(v.value()).map_err(|e| self.damaged(e))?;
+                snap.queued.push(super::QueuedRecord {
+                    client: ByteString::from(client),
+                    id,
+                    size: u32::try_from(v.value().len()).unwrap_or(u32::MAX),
+                    expired: expires != 0 && expires <= clocks.wall,
+                });
                 continue;
             }
             let item = codec::decode_outbound(v.value(), clocks).map_err(|e| self.damaged(e))?;

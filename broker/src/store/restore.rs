@@ -4,9 +4,9 @@
 //!
 //! Queued messages are not read: every session is offline at start-up, so
 //! its queue gets a marker per message, read back when a client resumes it
-//! (`store/spill.rs`); an expired one is dropped then. Expired sessions are
-//! not restored; their deletion is recorded in the store like any other
-//! change.
+//! (`store/spill.rs`); only their expiry times are read, and expired ones
+//! are deleted. Expired sessions are not restored either; deletions are
+//! recorded in the store like any other change.
 //!
 //! Wills: a client that was connected when the broker stopped lost its
 //! connection without DISCONNECT, so its will is due: after its Will Delay
@@ -129,15 +129,20 @@ impl Broker {
                 self.store.append(Op::DeleteOutbound(client_id, id));
             }
         }
-        for (client_id, id, size) in snapshot.queued {
-            let kept = by_id.get(&client_id).is_some_and(|session| {
-                let marker = crate::session::queue::Spilled { id, size };
+        for q in snapshot.queued {
+            let session = by_id.get(&q.client).filter(|_| !q.expired);
+            let kept = session.is_some_and(|session| {
+                let marker = crate::session::queue::Spilled {
+                    id: q.id,
+                    size: q.size,
+                };
                 session.state.lock().queue.restore_spilled(marker)
             });
             if kept {
                 done.messages += 1;
             } else {
-                self.store.append(Op::DeleteOutbound(client_id, id));
+                done.expired += usize::from(q.expired);
+                self.store.append(Op::DeleteOutbound(q.client, q.id));
             }
         }
         for (client_id, id) in snapshot.inbound {
