@@ -7,7 +7,6 @@
 //! collects its deliveries and releases the tree before queueing. No lock is
 //! ever held across `.await`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -23,6 +22,7 @@ use crate::metrics::{DropReason, Metrics};
 use crate::retained::{Retained, RetainedStore, forget_committed};
 use crate::router::{Delivery, SubscriptionTree};
 use crate::session::queue::Outgoing;
+use crate::session::registry::Registry;
 use crate::session::{Blocked, ConnHandle, Offer, PendingWill, SessionKey, SessionShared};
 use crate::store::{Op, StoreHandle, Ticket};
 
@@ -41,7 +41,7 @@ pub struct Broker {
     /// store, an index of those on disk (shared with the store's commit hook).
     pub retained: Arc<RwLock<RetainedStore<Retained>>>,
     /// Sessions by client id, connected or not.
-    pub sessions: Mutex<HashMap<ClientKey, Arc<SessionShared>>>,
+    pub sessions: Mutex<Registry>,
     /// Counters.
     pub metrics: Metrics,
     /// Startup time, for `$SYS/broker/uptime`.
@@ -98,7 +98,7 @@ impl Broker {
             connection_rate,
             config,
             tree: RwLock::new(SubscriptionTree::default()),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(Registry::default()),
             metrics: Metrics::default(),
             started: Instant::now(),
             next_conn_id: AtomicU64::new(1),
@@ -282,7 +282,7 @@ impl Broker {
                         st.window = window;
                         st.save(client_id, 0, &self.store);
                     }
-                    sessions.insert(client_id.clone(), Arc::clone(&session));
+                    sessions.insert(Arc::clone(&session));
                     Attached {
                         session,
                         present: false,

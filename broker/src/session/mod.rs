@@ -14,6 +14,7 @@ mod flow;
 pub mod inflight;
 pub mod link;
 pub mod queue;
+pub mod registry;
 pub mod subscriptions;
 
 use std::sync::Arc;

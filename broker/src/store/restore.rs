@@ -100,9 +100,7 @@ impl Broker {
             for at in [end, will_at].into_iter().flatten() {
                 self.schedule(&session, generation, at);
             }
-            self.sessions
-                .lock()
-                .insert(client_id.clone(), Arc::clone(&session));
+            self.sessions.lock().insert(Arc::clone(&session));
             by_id.insert(client_id, session);
             done.sessions += 1;
         }
