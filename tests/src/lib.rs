@@ -102,18 +102,29 @@ impl BrokerProcess {
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let start = std::time::Instant::now();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < TIMEOUT,
-                "broker did not exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_within(&mut self.child, TIMEOUT).expect("broker did not exit after SIGTERM")
     }
+}
+
+/// Wait for `child` to exit, at most `timeout`: the exit itself is awaited
+/// (a thread blocked in `wait`), not polled. On time out the child is
+/// killed and `None` comes back.
+pub fn wait_within(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let pid = child.id().to_string();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        scope.spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        match rx.recv_timeout(timeout) {
+            Ok(status) => status.ok(),
+            Err(_) => {
+                // The waiting thread returns once the child is gone.
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+                None
+            }
+        }
+    })
 }
 
 /// The broker binary: `$COURTIER_BIN`, else `<workspace>/target/debug/courtier`.

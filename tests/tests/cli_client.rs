@@ -6,13 +6,12 @@
 //! stderr before publishing: that line, not a sleep, is the synchronisation.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use courtier_e2e::certs::TestPki;
-use courtier_e2e::{TIMEOUT, broker_binary, start_broker};
+use courtier_e2e::{TIMEOUT, broker_binary, start_broker, wait_within};
 
 /// What a finished process left.
 #[derive(Debug)]
@@ -23,8 +22,8 @@ struct Finished {
 }
 
 /// Wait for `child` within [`TIMEOUT`], killing it (and failing) after that.
-/// Exit is polled because std has no wait with a deadline; the outputs are
-/// read to their end on threads so the child never blocks on a full pipe.
+/// The outputs are read to their end on threads so the child never blocks
+/// on a full pipe.
 fn finish(mut child: Child, stderr_lines: Option<mpsc::Receiver<String>>) -> Finished {
     let stdout = child.stdout.take().map(|mut out| {
         std::thread::spawn(move || {
@@ -34,18 +33,8 @@ fn finish(mut child: Child, stderr_lines: Option<mpsc::Receiver<String>>) -> Fin
         })
     });
     let stderr_lines = stderr_lines.unwrap_or_else(|| lines_of(child.stderr.take()));
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("process did not exit within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait_within(&mut child, TIMEOUT)
+        .unwrap_or_else(|| panic!("process did not exit within {TIMEOUT:?}"));
     let stdout = stdout.map_or_else(Vec::new, |t| t.join().expect("stdout reader"));
     Finished {
         code: status.code().unwrap_or(-1),
@@ -366,6 +355,8 @@ struct Mosquitto {
     child: Child,
     port: u16,
     _conf: tempfile::NamedTempFile,
+    /// Its log, kept open (and read) for as long as it runs.
+    _log: mpsc::Receiver<String>,
 }
 
 impl Drop for Mosquitto {
@@ -385,26 +376,30 @@ impl Mosquitto {
             .expect("free port")
             .port();
         let mut conf = tempfile::NamedTempFile::new().expect("temp conf");
-        writeln!(conf, "listener {port} 127.0.0.1\n{extra}").expect("write conf");
-        let child = Command::new("/usr/sbin/mosquitto")
+        // Its log says when it listens: "mosquitto version X running".
+        writeln!(conf, "listener {port} 127.0.0.1\nlog_dest stderr\n{extra}").expect("write conf");
+        let mut child = Command::new("/usr/sbin/mosquitto")
             .arg("-c")
             .arg(conf.path())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start mosquitto");
+        let log = lines_of(child.stderr.take());
         let deadline = Instant::now() + TIMEOUT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match log.recv_timeout(left) {
+                Ok(line) if line.ends_with(" running") => break,
+                Ok(_) => {}
+                Err(_) => panic!("mosquitto did not say it runs on {port}"),
+            }
         }
         Self {
             child,
             port,
             _conf: conf,
+            _log: log,
         }
     }
 }
